@@ -1,0 +1,1 @@
+"""Agents, importable as ``proxmo_bench.agents``."""

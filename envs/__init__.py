@@ -1,0 +1,1 @@
+"""Environment families, importable as ``proxmo_bench.envs.<family>``."""

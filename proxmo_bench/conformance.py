@@ -1,0 +1,198 @@
+"""Conformance checks every task must pass; each function checks one property.
+
+Family tests (and third-party task authors) call :func:`check_task`; each check raises
+``AssertionError`` with a message that says what is wrong and what to fix.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium.utils.env_checker import check_env
+
+from proxmo_bench.env import check_info
+from proxmo_bench.tasks import get_task_spec, make
+
+#: Action strings no env may crash on: empty, whitespace, huge, unicode, control characters,
+#: unbalanced brackets, JSON that is not a tool call, markup.
+HOSTILE_ACTIONS: tuple[str, ...] = (
+    "",
+    " ",
+    "\n\t",
+    "x" * 10_000,
+    "go to " + "y" * 5_000,
+    "☃ 日本語 émoji 🤖",
+    "\x00\x01\x7f",
+    "click[",
+    "click[]]",
+    "search[]",
+    "search[" + "a" * 2_000 + "]",
+    "click[nonexistent item]",
+    '{"name": 1}',
+    '{"name": "no_such_tool", "arguments": {}}',
+    '{"name": "get_user_details", "arguments": "not a dict"}',
+    "{not json",
+    "<action></action>",
+    "<action>look</action>" * 3,
+    "<think>hmm</think>",
+    "take -1 from 99999999999999999999",
+    "None",
+    "%s %d {0}",
+)
+
+Trajectory = list[tuple[str, float, bool, bool, dict[str, Any]]]
+
+
+def _pick_action(info: dict[str, Any], rng: np.random.Generator, fallback: Sequence[str]) -> str:
+    adm = info.get("admissible_actions")
+    pool = list(adm) if adm else list(fallback)
+    return str(pool[int(rng.integers(len(pool)))])
+
+
+def play(
+    env: gymnasium.Env[str, str],
+    *,
+    seed: int | None = None,
+    options: dict[str, Any] | None = None,
+    actions: Sequence[str] | None = None,
+    n_steps: int = 10,
+    action_seed: int = 0,
+    fallback_actions: Sequence[str] = ("look",),
+) -> tuple[str, dict[str, Any], list[str], Trajectory]:
+    """Reset, then step with ``actions`` (or random admissible ones) until done.
+
+    Returns ``(obs0, info0, actions_taken, transitions)``.
+    """
+    rng = np.random.default_rng(action_seed)
+    obs0, info0 = env.reset(seed=seed, options=options)
+    info = info0
+    taken: list[str] = []
+    out: Trajectory = []
+    for i in range(len(actions) if actions is not None else n_steps):
+        a = actions[i] if actions is not None else _pick_action(info, rng, fallback_actions)
+        obs, r, term, trunc, info = env.step(a)
+        taken.append(a)
+        out.append((obs, r, term, trunc, info))
+        if term or trunc:
+            break
+    return obs0, info0, taken, out
+
+
+def check_gymnasium_api(env: gymnasium.Env[str, str]) -> None:
+    """gymnasium's own ``check_env`` on the unwrapped env (spaces, seeding, step determinism)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(env.unwrapped, skip_render_check=True)
+
+
+def check_info_contract(env: gymnasium.Env[str, str], seed: int = 0, n_steps: int = 10) -> None:
+    """Every reset/step info carries the contract keys with the right types."""
+    obs, info = env.reset(seed=seed)
+    assert isinstance(obs, str), f"reset must return a str observation, got {type(obs).__name__}"
+    check_info(info, "reset info")
+    assert info["action_valid"] is True, "info['action_valid'] must be True after reset"
+    _, _, _, steps = play(env, seed=seed, n_steps=n_steps)
+    for i, (o, r, term, trunc, inf) in enumerate(steps):
+        assert isinstance(o, str), f"step {i}: observation must be a str"
+        assert isinstance(r, float), f"step {i}: reward must be a float, got {type(r).__name__}"
+        assert isinstance(term, bool) and isinstance(trunc, bool), f"step {i}: flags must be bools"
+        check_info(inf, f"step {i} info")
+
+
+def check_reset_determinism(env: gymnasium.Env[str, str], seed: int = 7) -> None:
+    """The same seed, or the same ``task_id``, gives the identical initial state."""
+    o1, i1 = env.reset(seed=seed)
+    o2, i2 = env.reset(seed=seed)
+    assert o1 == o2 and i1 == i2, "reset(seed=s) twice gave different observations or infos"
+    o3, i3 = env.reset(options={"task_id": i1["task_id"]})
+    assert o3 == o1, (
+        f"reset(options={{'task_id': {i1['task_id']!r}}}) gave a different initial observation "
+        "than the seed that chose that task"
+    )
+    assert i3["task_id"] == i1["task_id"], "reset with a task_id must report that task_id"
+
+
+def check_replay_determinism(
+    make_env: Callable[[], gymnasium.Env[str, str]], seed: int = 3, n_steps: int = 12
+) -> None:
+    """Seed + actions replayed on a fresh env reproduce observations, rewards and infos exactly."""
+    env_a, env_b = make_env(), make_env()
+    try:
+        _, info0, actions, steps_a = play(env_a, seed=seed, n_steps=n_steps, action_seed=seed)
+        _, info0b, _, steps_b = play(env_b, seed=seed, actions=actions)
+        assert info0 == info0b, "replay: initial infos differ for the same seed"
+        for i, (a, b) in enumerate(zip(steps_a, steps_b, strict=True)):
+            assert a == b, f"replay differs at step {i} (action {actions[i]!r}): {a!r:.300} != {b!r:.300}"
+    finally:
+        env_a.close()
+        env_b.close()
+
+
+def check_any_string_is_an_action(env: gymnasium.Env[str, str], seed: int = 1) -> None:
+    """No action string raises; each returns a contract-valid info."""
+    for action in HOSTILE_ACTIONS:
+        env.reset(seed=seed)
+        try:
+            obs, r, term, trunc, info = env.step(action)
+        except Exception as exc:  # the contract: never raise on an action string
+            raise AssertionError(f"step({action!r:.60}) raised {exc!r}") from exc
+        assert isinstance(obs, str) and obs, f"step({action!r:.60}) must return a non-empty str"
+        check_info(info, f"info after step({action!r:.40})")
+        assert isinstance(info["action_valid"], bool)
+
+
+def check_invalid_action_flagged(env: gymnasium.Env[str, str], seed: int = 1) -> None:
+    """An action outside the admissible set (where the env lists one) is flagged invalid."""
+    _, info = env.reset(seed=seed)
+    if info["admissible_actions"] is None:
+        return
+    bogus = "zzz qqq not an action 123"
+    assert bogus not in info["admissible_actions"]
+    _, _, _, _, info = env.step(bogus)
+    assert info["action_valid"] is False, "an inadmissible action must set info['action_valid']=False"
+
+
+def check_step_limit(task_id: str, make_kwargs: dict[str, Any], seed: int = 2) -> None:
+    """Invalid actions until the registered step limit end the episode with ``truncated=True``."""
+    spec = get_task_spec(task_id)
+    env = make(task_id, **make_kwargs)
+    try:
+        env.reset(seed=seed)
+        for i in range(spec.max_episode_steps):
+            _, _, term, trunc, _ = env.step("zzz qqq not an action 123")
+            if term:
+                return  # some tasks end early (e.g. a simulated user gives up)
+            if i < spec.max_episode_steps - 1:
+                assert not trunc, f"truncated early at step {i + 1} (limit {spec.max_episode_steps})"
+        assert trunc, f"not truncated after max_episode_steps={spec.max_episode_steps}"
+    finally:
+        env.close()
+
+
+def check_task(
+    task_id: str, *, make_kwargs: dict[str, Any] | None = None, seeds: Sequence[int] = (0, 1)
+) -> None:
+    """Run every conformance check on a registered task."""
+    kwargs = dict(make_kwargs or {})
+
+    def make_env() -> gymnasium.Env[str, str]:
+        return make(task_id, **copy.deepcopy(kwargs))
+
+    env = make_env()
+    try:
+        check_gymnasium_api(env)
+        for s in seeds:
+            check_info_contract(env, seed=s)
+            check_reset_determinism(env, seed=s)
+        check_any_string_is_an_action(env)
+        check_invalid_action_flagged(env)
+    finally:
+        env.close()
+    for s in seeds:
+        check_replay_determinism(make_env, seed=s)
+    check_step_limit(task_id, kwargs)

@@ -1,0 +1,205 @@
+"""`TextEnv`: the base class of every proxmo-bench task, and the text spaces it uses.
+
+The base class owns what every task must get right the same way (ARCHITECTURE section 2):
+seeding from the env's own RNG, the ``info`` contract, "any string is an action", behaviour after
+the episode ended, and rendering. A family implements two methods:
+
+- ``_reset(options) -> (obs, info)``: choose and set up a task instance using ``self.np_random``
+  (already seeded) and ``options`` (``task_id``/``split``).
+- ``_step(action) -> (obs, reward, terminated, info)``: apply one action string. An action the env
+  cannot use must not raise: return ``info["action_valid"] = False`` and an observation that says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, ClassVar
+
+import gymnasium
+import numpy as np
+
+# Keys and types every info dict carries (ARCHITECTURE section 2).
+INFO_TYPES: dict[str, type | tuple[type, ...]] = {
+    "task_id": str,
+    "task_category": str,
+    "instruction": str,
+    "admissible_actions": (list, type(None)),
+    "anchor": str,
+    "action_valid": bool,
+    "won": bool,
+    "score": (float, int),
+}
+
+_PRINTABLE = np.array(list(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789[]{}:,.\"'-_"))
+
+
+class TextSpace(gymnasium.spaces.Space[str]):
+    """Any Python string of at most ``max_length`` characters.
+
+    gymnasium's ``Text`` space limits the characters to a fixed charset; observations and actions
+    here are free text (punctuation, newlines, unicode), so this space accepts any ``str``.
+    ``sample()`` draws short random strings, which envs must treat as (usually invalid) actions.
+    """
+
+    def __init__(self, max_length: int = 1 << 20, seed: int | np.random.Generator | None = None):
+        if max_length <= 0:
+            raise ValueError(f"max_length must be positive, got {max_length}")
+        self.max_length = int(max_length)
+        super().__init__(shape=None, dtype=None, seed=seed)
+
+    @property
+    def is_np_flattenable(self) -> bool:
+        return False
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        n = int(self.np_random.integers(0, min(32, self.max_length) + 1))
+        return "".join(self.np_random.choice(_PRINTABLE, size=n).tolist())
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and len(x) <= self.max_length
+
+    def __repr__(self) -> str:
+        return f"TextSpace(max_length={self.max_length})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TextSpace) and other.max_length == self.max_length
+
+
+def check_info(info: dict[str, Any], where: str = "info") -> None:
+    """Raise ``TypeError`` naming the first key of the info contract that is missing or mistyped."""
+    if not isinstance(info, dict):
+        raise TypeError(f"{where} must be a dict, got {type(info).__name__}")
+    for key, typ in INFO_TYPES.items():
+        if key not in info:
+            raise TypeError(f"{where} is missing the contract key {key!r}")
+        value = info[key]
+        if key == "score" and isinstance(value, bool):
+            raise TypeError(f"{where}[{key!r}] must be a float in [0, 1], got bool")
+        if not isinstance(value, typ):
+            raise TypeError(
+                f"{where}[{key!r}] must be {typ}, got {type(value).__name__}: {value!r:.80}"
+            )
+    score = float(info["score"])
+    if not (0.0 <= score <= 1.0) or math.isnan(score):
+        raise TypeError(f"{where}['score'] must be in [0, 1], got {score}")
+    adm = info["admissible_actions"]
+    if adm is not None and not all(isinstance(a, str) for a in adm):
+        raise TypeError(f"{where}['admissible_actions'] must hold strings only")
+
+
+class TextEnv(gymnasium.Env[str, str]):
+    """Base class for multi-turn text tasks with the proxmo-bench info contract.
+
+    Args:
+        split: data split to draw tasks from (one of ``self.splits``).
+        reward_scale: reward for solving the task (registered per task; ALFWorld/WebShop use 10).
+        render_mode: ``"ansi"`` (``render()`` returns the current text) or ``"human"`` (prints it).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"]}
+    splits: ClassVar[tuple[str, ...]] = ("train", "test")
+    #: Version of the env's dynamics; recorded in episode records (bump on any behaviour change).
+    env_version: ClassVar[str] = "0"
+
+    def __init__(
+        self,
+        *,
+        split: str = "train",
+        reward_scale: float = 1.0,
+        render_mode: str | None = None,
+    ) -> None:
+        if split not in self.splits:
+            raise ValueError(f"{type(self).__name__}: split must be one of {list(self.splits)}, got {split!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        if not (reward_scale > 0 and math.isfinite(reward_scale)):
+            raise ValueError(f"reward_scale must be a positive finite number, got {reward_scale!r}")
+        self.split = split
+        self.reward_scale = float(reward_scale)
+        self.render_mode = render_mode
+        self.observation_space = TextSpace()
+        self.action_space = TextSpace()
+        self._last_obs: str | None = None
+        self._last_info: dict[str, Any] | None = None
+        self._episode_over = False
+
+    # ---- to implement ------------------------------------------------------------------------
+    def _reset(self, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def _step(self, action: str) -> tuple[str, float, bool, dict[str, Any]]:
+        raise NotImplementedError
+
+    # ---- gymnasium API -----------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - self.reset_options()
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.reset got unknown options {sorted(unknown)}; "
+                f"accepted: {sorted(self.reset_options())}"
+            )
+        split = options.get("split", self.split)
+        if split not in self.splits:
+            raise ValueError(f"split must be one of {list(self.splits)}, got {split!r}")
+        options["split"] = split
+        obs, info = self._reset(options)
+        info = {"action_valid": True, "won": False, "score": 0.0, **info}
+        check_info(info, f"{type(self).__name__}.reset info")
+        self._last_obs, self._last_info, self._episode_over = obs, info, False
+        if self.render_mode == "human":
+            self.render()
+        return obs, copy.deepcopy(info)
+
+    def reset_options(self) -> set[str]:
+        """Option keys ``reset`` accepts; families may extend."""
+        return {"task_id", "split"}
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self._last_info is None or self._last_obs is None:
+            raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
+        if self._episode_over:
+            info = {**self._last_info, "action_valid": False}
+            return (
+                "The episode is over; call reset() to start a new one.",
+                0.0,
+                True,
+                False,
+                copy.deepcopy(info),
+            )
+        if not isinstance(action, str):
+            info = {**self._last_info, "action_valid": False}
+            obs = f"Actions must be strings; got {type(action).__name__}. Nothing happens."
+            self._last_obs, self._last_info = obs, info
+            return obs, 0.0, False, False, copy.deepcopy(info)
+        obs, reward, terminated, info = self._step(action)
+        info = {**self._last_info, "action_valid": True, **info}
+        check_info(info, f"{type(self).__name__}.step info")
+        reward = float(reward)
+        if not math.isfinite(reward):
+            raise RuntimeError(f"{type(self).__name__} produced a non-finite reward {reward}")
+        self._last_obs, self._last_info, self._episode_over = obs, info, bool(terminated)
+        if self.render_mode == "human":
+            self.render()
+        return obs, reward, bool(terminated), False, copy.deepcopy(info)
+
+    def render(self) -> str | None:  # type: ignore[override]
+        text = self.render_text()
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def render_text(self) -> str:
+        """The current state as a person reads it: instruction, observation, actions."""
+        if self._last_info is None or self._last_obs is None:
+            return "(call reset() first)"
+        lines = [f"Task: {self._last_info['instruction']}", "", self._last_obs]
+        adm = self._last_info.get("admissible_actions")
+        if adm:
+            lines += ["", "Actions: " + " | ".join(adm)]
+        return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""Task registry: one `TaskSpec` per task id, mirrored into gymnasium's registry.
+
+Built-in families and third-party packages register the same way: a callable exposed in the
+entry-point group ``proxmo_bench.tasks`` that calls :func:`register_task`. The group is loaded once,
+the first time the registry is read (``import proxmo_bench`` does it), so ``gymnasium.make(id)``
+works after ``import proxmo_bench``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import gymnasium
+
+ENTRY_POINT_GROUP = "proxmo_bench.tasks"
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+-v\d+$")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The single description of a registered task.
+
+    Attributes:
+        id: ``"<namespace>/<Name>-v<N>"``, e.g. ``"proxmo/ALFWorld-v0"``.
+        entry_point: ``"module.path:ClassName"`` or a callable returning a ``gymnasium.Env``.
+        max_episode_steps: step limit; the episode is truncated after this many steps.
+        splits: data splits the task accepts in ``reset(options={"split": ...})`` / ``make(split=...)``.
+        categories: task categories reported in per-category tables (may be empty).
+        reward_scale: reward given for a solved task (passed to the env as ``reward_scale``).
+        description: one line shown by ``proxmo-bench tasks list``.
+        kwargs: default constructor keyword arguments.
+        source: who registered it (the entry point name, or ``"python"``).
+    """
+
+    id: str
+    entry_point: str | Callable[..., gymnasium.Env[Any, Any]]
+    max_episode_steps: int
+    splits: tuple[str, ...]
+    categories: tuple[str, ...] = ()
+    reward_scale: float = 1.0
+    description: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    source: str = "python"
+
+
+_REGISTRY: dict[str, TaskSpec] = {}
+_entry_points_loaded = False
+_loading_source = "python"
+
+
+def register_task(
+    id: str,
+    entry_point: str | Callable[..., gymnasium.Env[Any, Any]],
+    *,
+    max_episode_steps: int,
+    splits: Sequence[str],
+    categories: Sequence[str] | None = None,
+    reward_scale: float = 1.0,
+    description: str = "",
+    **kwargs: Any,
+) -> TaskSpec:
+    """Register a task with proxmo-bench and with gymnasium.
+
+    Re-registering an id replaces the earlier spec (as gymnasium does), so a notebook can re-run
+    its registration cell.
+
+    Raises:
+        ValueError: the id is not of the form ``namespace/Name-vN``, ``max_episode_steps`` is not
+            positive, ``splits`` is empty or ``reward_scale`` is not a positive finite number.
+    """
+    if not _ID_PATTERN.match(id):
+        raise ValueError(
+            f"task id {id!r} must look like 'namespace/Name-vN' (e.g. 'proxmo/ALFWorld-v0')"
+        )
+    if not isinstance(max_episode_steps, int) or max_episode_steps <= 0:
+        raise ValueError(f"max_episode_steps must be a positive int, got {max_episode_steps!r}")
+    splits_t = tuple(splits)
+    if not splits_t:
+        raise ValueError(f"task {id!r} needs at least one split (e.g. splits=['train', 'test'])")
+    if not (reward_scale > 0 and reward_scale < float("inf")):
+        raise ValueError(f"reward_scale must be a positive finite number, got {reward_scale!r}")
+    spec = TaskSpec(
+        id=id,
+        entry_point=entry_point,
+        max_episode_steps=max_episode_steps,
+        splits=splits_t,
+        categories=tuple(categories or ()),
+        reward_scale=float(reward_scale),
+        description=description,
+        kwargs=dict(kwargs),
+        source=_loading_source,
+    )
+    _REGISTRY[id] = spec
+    gym_kwargs = dict(kwargs)
+    if _accepts_kwarg(entry_point, "reward_scale"):
+        gym_kwargs.setdefault("reward_scale", float(reward_scale))
+    if id in gymnasium.registry:
+        del gymnasium.registry[id]
+    gymnasium.register(
+        id=id,
+        entry_point=entry_point,
+        max_episode_steps=max_episode_steps,
+        kwargs=gym_kwargs,
+        # Text spaces are not among the spaces gymnasium's passive checker knows; our own
+        # conformance checks (proxmo_bench.conformance) cover the same ground and more.
+        disable_env_checker=True,
+    )
+    return spec
+
+
+def _accepts_kwarg(entry_point: str | Callable[..., Any], name: str) -> bool:
+    """Whether ``entry_point`` takes keyword ``name``; string entry points are assumed to."""
+    if isinstance(entry_point, str):
+        return True
+    try:
+        params = inspect.signature(entry_point).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def load_entry_points() -> None:
+    """Load every ``proxmo_bench.tasks`` entry point once.
+
+    A plugin that fails to load is reported with a warning naming it; the others still load.
+    """
+    global _entry_points_loaded, _loading_source
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        _loading_source = f"{ep.dist.name if ep.dist else '?'}:{ep.name}"
+        try:
+            register = ep.load()
+            register()
+        except Exception as exc:  # a broken plugin must not break the others
+            warnings.warn(
+                f"task plugin {ep.name!r} ({ep.value}) from entry-point group "
+                f"{ENTRY_POINT_GROUP!r} failed to load: {exc!r}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        finally:
+            _loading_source = "python"
+
+
+def list_tasks() -> list[TaskSpec]:
+    """All registered tasks, sorted by id."""
+    load_entry_points()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get_task_spec(id: str) -> TaskSpec:
+    """The spec of a registered task.
+
+    Raises:
+        KeyError: the id is not registered; the message lists the registered ids.
+    """
+    load_entry_points()
+    try:
+        return _REGISTRY[id]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "(none)"
+        raise KeyError(
+            f"task {id!r} is not registered; registered: {known}; third-party tasks register "
+            f"through the entry point group {ENTRY_POINT_GROUP!r}"
+        ) from None
+
+
+def make(id: str, **kwargs: Any) -> gymnasium.Env[str, str]:
+    """Build a registered task as a ``gymnasium.Env`` (with its step limit applied).
+
+    ``kwargs`` override the registered defaults (e.g. ``source=``, ``split=``).
+    """
+    spec = get_task_spec(id)
+    split = kwargs.get("split")
+    if split is not None and split not in spec.splits:
+        raise ValueError(f"task {id!r} has splits {list(spec.splits)}; got split={split!r}")
+    env: gymnasium.Env[str, str] = gymnasium.make(id, **kwargs)
+    return env
