@@ -178,15 +178,15 @@ def loop_proxmo(
         if not paper:
             return A_E
         X = np.zeros((len(rows), 1))
-    out = []
+    groups: dict[Any, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
-        logits = {}
-        for j, other in enumerate(rows):
-            if other["g"] == row["g"]:
-                logits[j] = float(X[i] @ X[j]) / temperature
-        top = max(logits.values())
-        weights = {j: math.exp(v - top) for j, v in logits.items()}
-        total = sum(weights.values())
-        baseline = sum(w * G[j] for j, w in weights.items()) / total
+        groups[row["g"]].append(i)
+    G_arr = np.asarray(G)
+    out = []
+    for i, row in enumerate(rows):  # one row at a time: its similarities to its group's rows
+        members = groups[row["g"]]
+        logits = X[members] @ X[i] / temperature
+        weights = np.exp(logits - logits.max())
+        baseline = float(weights @ G_arr[members] / weights.sum())
         out.append(A_E[i] + step_weight * (G[i] - baseline))
     return out

@@ -18,25 +18,51 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
+_hash = np.frompyfunc(hash, 1, 1)
+
+
+def factorize_hashable(values: np.ndarray) -> tuple[IntArray, list[Any]] | None:
+    """Codes in order of first appearance for an object array, by hashing in C.
+
+    Returns None on a hash collision between unequal values (then sort instead) or for
+    unhashable values. Order of first appearance keeps results independent of Python's per-process
+    hash randomisation.
+    """
+    try:
+        h = _hash(values).astype(np.int64)
+    except TypeError:
+        return None
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    by_first = np.argsort(first, kind="stable")
+    rank[by_first] = np.arange(len(first))
+    codes = rank[inverse.reshape(-1)]
+    uniques = values[first[by_first]]
+    if not bool(np.all(values == uniques[codes])):  # a collision: two values, one hash
+        return None
+    return codes, uniques.tolist()
+
+
 def factorize(values: npt.ArrayLike, name: str) -> tuple[IntArray, np.ndarray]:
     """Integer codes ``0..K-1`` for hashable ``values`` and the ``K`` unique values.
 
-    Numeric and string arrays (and object arrays of mutually comparable values, e.g. uuid strings
-    as verl stores them) are factorised by sorting in C; other object arrays fall back to hashing.
+    Numeric and fixed-width string arrays are factorised by sorting in C; object arrays (e.g. uuid
+    strings as verl stores them) by hashing in C, codes in order of first appearance.
     """
     arr = np.asarray(values)
     if arr.ndim != 1:
         arr = _as_object_1d(values)
-    try:
-        uniques, codes = np.unique(arr, return_inverse=True)
+    if arr.dtype == object:
+        hashed = factorize_hashable(arr)
+        if hashed is not None:
+            return hashed[0], np.asarray(hashed[1], dtype=object)
+        try:
+            uniques, codes = np.unique(arr, return_inverse=True)
+        except TypeError as exc:
+            raise ValueError(f"{name}: ids must be hashable and comparable ({exc})") from None
         return codes.astype(np.int64).reshape(-1), uniques
-    except TypeError:
-        # Mixed, incomparable ids (e.g. tuples and ints): hash them instead.
-        table: dict[Any, int] = {}
-        codes_list = [table.setdefault(v, len(table)) for v in arr.tolist()]
-        return np.asarray(codes_list, dtype=np.int64), np.asarray(list(table), dtype=object)
-    except Exception as exc:  # pragma: no cover - defensive
-        raise ValueError(f"{name}: cannot use these values as ids ({exc})") from None
+    uniques, codes = np.unique(arr, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), uniques
 
 
 def _as_object_1d(values: Any) -> np.ndarray:
@@ -182,15 +208,18 @@ class StepBatch:
 
     @cached_property
     def _anchor_factors(self) -> tuple[IntArray, list[str]]:
-        try:
-            uniques, codes = np.unique(self.anchor, return_inverse=True)
-        except TypeError:
-            raise ValueError("StepBatch: anchor must hold strings (info['anchor'])") from None
-        values = uniques.tolist()
+        hashed = factorize_hashable(self.anchor)
+        if hashed is None:
+            try:
+                uniques, codes = np.unique(self.anchor, return_inverse=True)
+            except TypeError:
+                raise ValueError("StepBatch: anchor must hold strings (info['anchor'])") from None
+            hashed = codes.astype(np.int64).reshape(-1), uniques.tolist()
+        codes, values = hashed
         if not all(isinstance(v, str) for v in values):  # checked on distinct values only
             bad = next(v for v in values if not isinstance(v, str))
             raise ValueError(f"StepBatch: anchor must hold strings, found {type(bad).__name__}")
-        return codes.astype(np.int64).reshape(-1), values
+        return codes, values
 
     def invalid_mask(self) -> npt.NDArray[np.bool_]:
         """(N,) True where the action was invalid (all False without ``action_valid``)."""

@@ -43,13 +43,16 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from proxmo_bench.estimators.batch import FloatArray, IntArray, StepBatch
+from proxmo_bench.estimators.batch import FloatArray, IntArray, StepBatch, factorize_hashable
 
+# Document separator for the one-pass tokenizer: a control character that is never part of a
+# token (and, unlike NUL, survives NumPy's string handling).
+SEP = "\x1e"
 # Equivalent under findall to scikit-learn's r"(?u)\b\w\w+\b" (greedy runs of word characters of
-# length >= 2), plus NUL, which never occurs in a token and marks document boundaries.
-REFERENCE_TOKEN_PATTERN = re.compile(r"\w\w+|\x00")
+# length >= 2), plus the separator.
+REFERENCE_TOKEN_PATTERN = re.compile(r"\w\w+|\x1e")
 # Every run of word characters, a following " <number>" bound to it ("countertop 1").
-PAPER_TOKEN_PATTERN = re.compile(r"\w+(?: \d+(?!\w))?|\x00")
+PAPER_TOKEN_PATTERN = re.compile(r"\w+(?: \d+(?!\w))?|\x1e")
 REFERENCE_MAX_FEATURES = 1024
 
 
@@ -64,14 +67,31 @@ def tfidf_entries(
     has a token (scikit-learn's "empty vocabulary").
     """
     pattern = REFERENCE_TOKEN_PATTERN if compat == "reference" else PAPER_TOKEN_PATTERN
-    # One regex pass over all documents joined by NUL; the NUL matches mark the boundaries.
-    flat = np.asarray(pattern.findall("\x00".join(docs).lower() + "\x00"), dtype=str)
-    is_sep = flat == "\x00"
+    joined = SEP.join(docs).lower() + SEP
+    if joined.count(SEP) == len(docs):
+        # One regex pass over all documents; the separator matches mark the boundaries.
+        flat = np.asarray(pattern.findall(joined), dtype=object)
+    else:  # a document contains the separator itself: tokenize one document at a time
+        flat = np.asarray(
+            [tok for d in docs for tok in (*pattern.findall(d.lower().replace(SEP, " ")), SEP)],
+            dtype=object,
+        )
+    is_sep = flat == SEP
     tokens = flat[~is_sep]
     if tokens.size == 0:
         return None
     doc_of_token = np.cumsum(is_sep)[~is_sep]
-    vocab, term = np.unique(tokens, return_inverse=True)  # alphabetical, as scikit-learn sorts
+    factors = factorize_hashable(tokens)
+    if factors is None:  # pragma: no cover - 64-bit hash collision
+        vocab_arr, term = np.unique(tokens.astype(str), return_inverse=True)
+        vocab = vocab_arr.tolist()
+    else:
+        term, vocab = factors
+    # Terms in alphabetical order, as scikit-learn sorts its vocabulary (it decides ties below).
+    alpha = np.argsort(np.asarray(vocab, dtype=str), kind="stable")
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[alpha] = np.arange(len(vocab))
+    term = rank[np.asarray(term).reshape(-1)]
     n_terms = len(vocab)
     key, tf = np.unique(doc_of_token * n_terms + term.reshape(-1), return_counts=True)
     doc, term = np.divmod(key, n_terms)

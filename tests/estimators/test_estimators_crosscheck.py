@@ -77,3 +77,35 @@ def test_paper_and_reference_differ_where_documented() -> None:
         paper = get_estimator(name)(b)
         ref = get_estimator(name, compat="reference")(b)
         assert not np.allclose(paper, ref), name
+
+
+@pytest.mark.parametrize("compat", ["reference", "paper"])
+def test_tfidf_matches_scikit_learn(compat: str) -> None:
+    """Large vocabulary (> 1,024 terms: the reference's feature cut) and repeated documents."""
+    import string
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from proxmo_bench.estimators.proximity import tfidf_entries
+
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list(string.ascii_lowercase), size=int(rng.integers(1, 6)))) for _ in range(2500)]
+    docs = [" ".join(rng.choice(words, size=int(rng.integers(0, 30)))) + f" Shelf {i % 7}" for i in range(400)]
+    docs[3] = "a separator \x1e inside"
+    weight = rng.integers(1, 4, size=len(docs))
+    rows = [d for d, w in zip(docs, weight, strict=True) for _ in range(w)]
+    if compat == "reference":
+        vec = TfidfVectorizer(max_features=1024)
+    else:
+        vec = TfidfVectorizer(token_pattern=r"(?u)\b\w+(?: \d+(?!\w))?")
+    X = vec.fit_transform(rows).toarray()
+    first = np.cumsum(weight) - weight
+    want = X[first] @ X[first].T
+    entries = tfidf_entries(docs, weight, compat)  # type: ignore[arg-type]
+    assert entries is not None
+    doc, term, value, n_terms = entries
+    import scipy.sparse as sp
+
+    F = sp.csr_array((value, (doc, term)), shape=(len(docs), n_terms))
+    # reference mode re-normalises in float32 like the official code
+    np.testing.assert_allclose((F @ F.T).toarray(), want, atol=1e-6 if compat == "reference" else 1e-12)
