@@ -33,48 +33,101 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loop_estimators import loop_gigpo, loop_proxmo  # noqa: E402
+from loop_estimators import loop_gigpo, loop_proxmo
 
-from proxmo_bench.estimators import StepBatch, get_estimator  # noqa: E402
+from proxmo_bench.estimators import StepBatch, get_estimator
 
 RECEPTACLES = (
-    "cabinet", "countertop", "drawer", "fridge", "microwave", "sinkbasin", "stoveburner",
-    "shelf", "garbagecan", "coffeemachine", "toaster", "diningtable", "sidetable", "desk",
+    "cabinet",
+    "countertop",
+    "drawer",
+    "fridge",
+    "microwave",
+    "sinkbasin",
+    "stoveburner",
+    "shelf",
+    "garbagecan",
+    "coffeemachine",
+    "toaster",
+    "diningtable",
+    "sidetable",
+    "desk",
 )
 OBJECTS = (
-    "apple", "bread", "butterknife", "cellphone", "creditcard", "cup", "dishsponge", "egg",
-    "fork", "knife", "lettuce", "mug", "pan", "peppershaker", "plate", "pot", "potato",
-    "saltshaker", "soapbottle", "spatula", "spoon", "tomato", "book", "pen", "pencil", "vase",
+    "apple",
+    "bread",
+    "butterknife",
+    "cellphone",
+    "creditcard",
+    "cup",
+    "dishsponge",
+    "egg",
+    "fork",
+    "knife",
+    "lettuce",
+    "mug",
+    "pan",
+    "peppershaker",
+    "plate",
+    "pot",
+    "potato",
+    "saltshaker",
+    "soapbottle",
+    "spatula",
+    "spoon",
+    "tomato",
+    "book",
+    "pen",
+    "pencil",
+    "vase",
 )
 
 
-def alfworld_like_batch(seed: int = 0, groups: int = 16, group_size: int = 8, max_steps: int = 50) -> StepBatch:
+def alfworld_like_batch(
+    seed: int = 0, groups: int = 16, group_size: int = 8, max_steps: int = 50
+) -> StepBatch:
     """Each group is one household: fixed receptacles and contents; agents wander, open, take."""
     rng = np.random.default_rng(seed)
     rows: list[tuple[Any, ...]] = []
     for g in range(groups):
         recs = [f"{r} {i}" for r in RECEPTACLES for i in range(1, int(rng.integers(1, 4)) + 1)]
         contents = {
-            r: [f"{o} {int(rng.integers(1, 4))}" for o in rng.choice(OBJECTS, size=int(rng.integers(0, 4)), replace=False)]
+            r: [
+                f"{o} {int(rng.integers(1, 4))}"
+                for o in rng.choice(OBJECTS, size=int(rng.integers(0, 4)), replace=False)
+            ]
             for r in recs
         }
         start = (
             "You are in the middle of a room. Looking quickly around you, you see "
-            + ", ".join(f"a {r}" for r in recs) + "."
+            + ", ".join(f"a {r}" for r in recs)
+            + "."
         )
         for t in range(group_size):
             won = bool(rng.random() < 0.4)
             length = int(rng.integers(10, max_steps + 1)) if won else max_steps
             obs = start
             for s in range(length):
-                rows.append((g, t, s, 10.0 if (won and s == length - 1) else 0.0, obs, won, bool(rng.random() > 0.1)))
+                rows.append(
+                    (
+                        g,
+                        t,
+                        s,
+                        10.0 if (won and s == length - 1) else 0.0,
+                        obs,
+                        won,
+                        bool(rng.random() > 0.1),
+                    )
+                )
                 k = rng.random()
                 r = recs[int(rng.integers(len(recs)))]
                 seen = contents[r]
                 if k < 0.6:
-                    obs = f"You arrive at {r}. On the {r}, you see " + (
-                        ", ".join(f"a {o}" for o in seen) if seen else "nothing"
-                    ) + "."
+                    obs = (
+                        f"You arrive at {r}. On the {r}, you see "
+                        + (", ".join(f"a {o}" for o in seen) if seen else "nothing")
+                        + "."
+                    )
                 elif k < 0.75 and seen:
                     obs = f"You pick up the {seen[0]} from the {r}."
                 elif k < 0.85:
@@ -85,8 +138,12 @@ def alfworld_like_batch(seed: int = 0, groups: int = 16, group_size: int = 8, ma
     anchors = np.empty(len(rows), dtype=object)
     anchors[:] = list(cols[4])
     return StepBatch(
-        group_id=np.array(cols[0]), traj_id=np.array(cols[1]), step=np.array(cols[2]),
-        reward=np.array(cols[3], dtype=float), anchor=anchors, won=np.array(cols[5]),
+        group_id=np.array(cols[0]),
+        traj_id=np.array(cols[1]),
+        step=np.array(cols[2]),
+        reward=np.array(cols[3], dtype=float),
+        anchor=anchors,
+        won=np.array(cols[5]),
         action_valid=np.array(cols[6]),
     )
 
@@ -129,7 +186,11 @@ def official_runner(mod: types.ModuleType, b: StepBatch) -> Callable[[], Any]:
     traj = np.array([f"{g}-{t}" for g, t in zip(b.group_id, b.traj_id, strict=True)], dtype=object)
     uid = np.array([str(g) for g in b.group_id], dtype=object)
     data = types.SimpleNamespace(
-        non_tensor_batch={"rewards": b.reward.astype(np.float32), "traj_uid": traj, "active_masks": np.ones(n, bool)},
+        non_tensor_batch={
+            "rewards": b.reward.astype(np.float32),
+            "traj_uid": traj,
+            "active_masks": np.ones(n, bool),
+        },
         batch={"input_ids": torch.zeros(n, 1)},
     )
     sums = np.bincount(b.traj_index, weights=b.reward)[b.traj_index]
@@ -142,15 +203,25 @@ def official_runner(mod: types.ModuleType, b: StepBatch) -> Callable[[], Any]:
         with contextlib.redirect_stdout(io.StringIO()):
             G = mod.compute_step_discounted_returns(data, 0.95)
             return mod.compute_proxmo_outcome_advantage(
-                tlr, G, mask, b.anchor, uid, traj, mode="soft_grouping",
-                enable_psc=True, psc_alpha=4.0, psc_beta=beta,
+                tlr,
+                G,
+                mask,
+                b.anchor,
+                uid,
+                traj,
+                mode="soft_grouping",
+                enable_psc=True,
+                psc_alpha=4.0,
+                psc_beta=beta,
             )
 
     return run
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--loop-repeats", type=int, default=1)
     ap.add_argument("--official", help="path to the official core_proxmo.py to time side by side")
@@ -158,13 +229,19 @@ def main() -> None:
 
     b = alfworld_like_batch()
     n = len(b)
-    print(f"batch: {b.n_groups} groups x {b.n_traj // b.n_groups} trajectories, {n} rows, "
-          f"{len(b.anchor_values)} distinct anchors; 1 thread")
+    print(
+        f"batch: {b.n_groups} groups x {b.n_traj // b.n_groups} trajectories, {n} rows, "
+        f"{len(b.anchor_values)} distinct anchors; 1 thread"
+    )
     cases: list[tuple[str, dict[str, Any], Callable[[], Any] | None]] = [
         ("grpo", {}, None),
         ("rloo", {}, None),
         ("gigpo", {"norm": "mean_std"}, lambda: loop_gigpo(b, "mean_std", True)),
-        ("gigpo", {"norm": "mean_std", "compat": "reference"}, lambda: loop_gigpo(b, "mean_std", False)),
+        (
+            "gigpo",
+            {"norm": "mean_std", "compat": "reference"},
+            lambda: loop_gigpo(b, "mean_std", False),
+        ),
         ("gigpo", {"similarity": 0.9}, None),
         ("proxmo", {}, lambda: loop_proxmo(b, paper=True)),
         ("proxmo", {"compat": "reference"}, lambda: loop_proxmo(b, paper=False)),
@@ -180,12 +257,18 @@ def main() -> None:
         if loop is not None:
             loop_secs, _ = time_call(loop, args.loop_repeats)
             loop_txt, ratio = f"{loop_secs * 1e3:10.0f}", f"{loop_secs / secs:8.0f}x"
-        print(f"{label:<40} {secs * 1e3:9.2f} {n / secs:12,.0f} {peak:9.1f} {loop_txt:>10} {ratio:>9}")
+        print(
+            f"{label:<40} {secs * 1e3:9.2f} {n / secs:12,.0f} {peak:9.1f} {loop_txt:>10} {ratio:>9}"
+        )
     if args.official:
         run = official_runner(load_official(args.official), b)
         secs, peak = time_call(run, max(1, args.loop_repeats))
-        ours, _ = time_call(lambda: get_estimator("proxmo", compat="reference")(rebuild(b)), args.repeats)
-        print(f"{'official core_proxmo (returns + proxmo)':<40} {secs * 1e3:9.2f} {n / secs:12,.0f} {peak:9.1f}")
+        ours, _ = time_call(
+            lambda: get_estimator("proxmo", compat="reference")(rebuild(b)), args.repeats
+        )
+        print(
+            f"{'official core_proxmo (returns + proxmo)':<40} {secs * 1e3:9.2f} {n / secs:12,.0f} {peak:9.1f}"
+        )
         print(f"proxmo compat=reference vs official: {secs / ours:.0f}x faster")
 
 

@@ -77,7 +77,7 @@ def play(
         a = actions[i] if actions is not None else _pick_action(info, rng, fallback_actions)
         obs, r, term, trunc, info = env.step(a)
         taken.append(a)
-        out.append((obs, r, term, trunc, info))
+        out.append((obs, float(r), term, trunc, info))
         if term or trunc:
             break
     return obs0, info0, taken, out
@@ -127,7 +127,9 @@ def check_replay_determinism(
         _, info0b, _, steps_b = play(env_b, seed=seed, actions=actions)
         assert info0 == info0b, "replay: initial infos differ for the same seed"
         for i, (a, b) in enumerate(zip(steps_a, steps_b, strict=True)):
-            assert a == b, f"replay differs at step {i} (action {actions[i]!r}): {a!r:.300} != {b!r:.300}"
+            assert a == b, (
+                f"replay differs at step {i} (action {actions[i]!r}): {a!r:.300} != {b!r:.300}"
+            )
     finally:
         env_a.close()
         env_b.close()
@@ -138,7 +140,7 @@ def check_any_string_is_an_action(env: gymnasium.Env[str, str], seed: int = 1) -
     for action in HOSTILE_ACTIONS:
         env.reset(seed=seed)
         try:
-            obs, r, term, trunc, info = env.step(action)
+            obs, _, _, _, info = env.step(action)
         except Exception as exc:  # the contract: never raise on an action string
             raise AssertionError(f"step({action!r:.60}) raised {exc!r}") from exc
         assert isinstance(obs, str) and obs, f"step({action!r:.60}) must return a non-empty str"
@@ -154,7 +156,9 @@ def check_invalid_action_flagged(env: gymnasium.Env[str, str], seed: int = 1) ->
     bogus = "zzz qqq not an action 123"
     assert bogus not in info["admissible_actions"]
     _, _, _, _, info = env.step(bogus)
-    assert info["action_valid"] is False, "an inadmissible action must set info['action_valid']=False"
+    assert info["action_valid"] is False, (
+        "an inadmissible action must set info['action_valid']=False"
+    )
 
 
 def check_step_limit(task_id: str, make_kwargs: dict[str, Any], seed: int = 2) -> None:
@@ -168,7 +172,9 @@ def check_step_limit(task_id: str, make_kwargs: dict[str, Any], seed: int = 2) -
             if term:
                 return  # some tasks end early (e.g. a simulated user gives up)
             if i < spec.max_episode_steps - 1:
-                assert not trunc, f"truncated early at step {i + 1} (limit {spec.max_episode_steps})"
+                assert not trunc, (
+                    f"truncated early at step {i + 1} (limit {spec.max_episode_steps})"
+                )
         assert trunc, f"not truncated after max_episode_steps={spec.max_episode_steps}"
     finally:
         env.close()

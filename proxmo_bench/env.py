@@ -31,7 +31,9 @@ INFO_TYPES: dict[str, type | tuple[type, ...]] = {
     "score": (float, int),
 }
 
-_PRINTABLE = np.array(list(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789[]{}:,.\"'-_"))
+_PRINTABLE = np.array(
+    list(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789[]{}:,.\"'-_")
+)
 
 
 class TextSpace(gymnasium.spaces.Space[str]):
@@ -97,7 +99,7 @@ class TextEnv(gymnasium.Env[str, str]):
         render_mode: ``"ansi"`` (``render()`` returns the current text) or ``"human"`` (prints it).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"]}
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "human"]}  # noqa: RUF012 (gymnasium declares it per instance)
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
     #: Version of the env's dynamics; recorded in episode records (bump on any behaviour change).
     env_version: ClassVar[str] = "0"
@@ -110,9 +112,13 @@ class TextEnv(gymnasium.Env[str, str]):
         render_mode: str | None = None,
     ) -> None:
         if split not in self.splits:
-            raise ValueError(f"{type(self).__name__}: split must be one of {list(self.splits)}, got {split!r}")
+            raise ValueError(
+                f"{type(self).__name__}: split must be one of {list(self.splits)}, got {split!r}"
+            )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         if not (reward_scale > 0 and math.isfinite(reward_scale)):
             raise ValueError(f"reward_scale must be a positive finite number, got {reward_scale!r}")
         self.split = split
@@ -187,7 +193,7 @@ class TextEnv(gymnasium.Env[str, str]):
             self.render()
         return obs, reward, bool(terminated), False, copy.deepcopy(info)
 
-    def render(self) -> str | None:  # type: ignore[override]
+    def render(self) -> str | None:
         text = self.render_text()
         if self.render_mode == "human":
             print(text)

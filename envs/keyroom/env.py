@@ -63,7 +63,9 @@ class KeyRoomEnv(TextEnv):
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
     env_version: ClassVar[str] = "1"
 
-    def __init__(self, *, split: str = "train", reward_scale: float = 10.0, render_mode: str | None = None):
+    def __init__(
+        self, *, split: str = "train", reward_scale: float = 10.0, render_mode: str | None = None
+    ):
         super().__init__(split=split, reward_scale=reward_scale, render_mode=render_mode)
         self.task: KeyRoomTask | None = None
 

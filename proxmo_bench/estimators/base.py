@@ -34,9 +34,13 @@ class Estimator:
 
     def __post_init__(self) -> None:
         if self.compat not in COMPAT_MODES:
-            raise ValueError(f"{self.name}: compat must be one of {COMPAT_MODES}, got {self.compat!r}")
+            raise ValueError(
+                f"{self.name}: compat must be one of {COMPAT_MODES}, got {self.compat!r}"
+            )
         if not (math.isfinite(self.invalid_penalty) and self.invalid_penalty >= 0):
-            raise ValueError(f"{self.name}: invalid_penalty must be finite and >= 0, got {self.invalid_penalty}")
+            raise ValueError(
+                f"{self.name}: invalid_penalty must be finite and >= 0, got {self.invalid_penalty}"
+            )
 
     def __call__(self, batch: StepBatch) -> FloatArray:
         if not isinstance(batch, StepBatch):
@@ -56,9 +60,11 @@ class Estimator:
 
 
 def check_unit_interval(name: str, field: str, value: float, *, open_low: bool = False) -> None:
-    ok = (0.0 < value if open_low else 0.0 <= value) and value <= 1.0
+    ok = (value > 0.0 if open_low else value >= 0.0) and value <= 1.0
     if not ok:
-        raise ValueError(f"{name}: {field} must be in {'(0' if open_low else '[0'}, 1], got {value}")
+        raise ValueError(
+            f"{name}: {field} must be in {'(0' if open_low else '[0'}, 1], got {value}"
+        )
 
 
 def check_norm(name: str, norm: str) -> None:

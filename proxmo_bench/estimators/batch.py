@@ -274,4 +274,6 @@ class StepBatch:
         data: dict[str, Any] = {k: [r[k] for r in rows] for k in keys}
         if "action_valid" in rows[0]:
             data["action_valid"] = [r["action_valid"] for r in rows]
-        return cls(**{k: _as_object_1d(v) if k == "anchor" else np.asarray(v) for k, v in data.items()})
+        return cls(
+            **{k: _as_object_1d(v) if k == "anchor" else np.asarray(v) for k, v in data.items()}
+        )

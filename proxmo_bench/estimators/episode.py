@@ -87,7 +87,7 @@ def episode_advantage(
 def _episode_paper(
     batch: StepBatch,
     norm: Norm,
-    penalty: FloatArray,
+    penalty: np.ndarray,
     psc: tuple[float, float] | None,
     epsilon: float,
 ) -> FloatArray:
@@ -141,7 +141,9 @@ def segment_stats32(
     for size in np.unique(n[n > 0]).tolist():
         segs = np.flatnonzero(n == size)
         block = torch.from_numpy(
-            np.ascontiguousarray(values32[order[start[segs, None] + np.arange(size)]], dtype=np.float32)
+            np.ascontiguousarray(
+                values32[order[start[segs, None] + np.arange(size)]], dtype=np.float32
+            )
         )
         mean[segs] = torch.mean(block, dim=1).numpy()
         if size > 1:

@@ -41,7 +41,6 @@ import re
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
 
 from proxmo_bench.estimators.batch import FloatArray, IntArray, StepBatch, factorize_hashable
 
@@ -100,7 +99,12 @@ def tfidf_entries(
         tfs = np.bincount(term, weights=tf * weight, minlength=n_terms).astype(np.int64)
         keep = np.zeros(n_terms, dtype=bool)
         keep[(-tfs).argsort()[:REFERENCE_MAX_FEATURES]] = True  # scikit-learn's selection
-        doc, term, tf, weight = doc[keep[term]], term[keep[term]], tf[keep[term]], weight[keep[term]]
+        doc, term, tf, weight = (
+            doc[keep[term]],
+            term[keep[term]],
+            tf[keep[term]],
+            weight[keep[term]],
+        )
     df = np.bincount(term, weights=weight, minlength=n_terms)
     n_docs = float(np.sum(doc_weight))
     idf = np.log((n_docs + 1.0) / (df + 1.0)) + 1.0
@@ -111,7 +115,9 @@ def tfidf_entries(
         # The official code casts the (already normalised) rows to float32 and divides them
         # again by their float32 norm + 1e-8.
         value32 = value.astype(np.float32)
-        norm32 = np.sqrt(np.bincount(doc, weights=value32.astype(np.float64) ** 2, minlength=len(docs)))
+        norm32 = np.sqrt(
+            np.bincount(doc, weights=value32.astype(np.float64) ** 2, minlength=len(docs))
+        )
         value = (value32 / (norm32.astype(np.float32)[doc] + np.float32(1e-8))).astype(np.float64)
     return doc, term, value, n_terms
 
@@ -169,5 +175,3 @@ def soft_step_baseline(
         E = np.exp(logits)
         baseline[lo:hi] = (E @ S[lo:hi]) / (E @ m[lo:hi])
     return baseline[pair_of_row]
-
-

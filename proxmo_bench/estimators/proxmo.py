@@ -55,10 +55,14 @@ class ProxMO(Estimator):
         check_finite(self.name, "step_weight", self.step_weight)
         check_norm(self.name, self.norm)
         if not (self.psc_alpha > 0 and self.psc_alpha < float("inf")):
-            raise ValueError(f"proxmo: psc_alpha must be a positive finite number, got {self.psc_alpha}")
+            raise ValueError(
+                f"proxmo: psc_alpha must be a positive finite number, got {self.psc_alpha}"
+            )
         psc_beta(self.psc_target_range)  # validates
         if not (self.temperature > 0 and self.temperature < float("inf")):
-            raise ValueError(f"proxmo: temperature must be a positive finite number, got {self.temperature}")
+            raise ValueError(
+                f"proxmo: temperature must be a positive finite number, got {self.temperature}"
+            )
 
     @property
     def beta(self) -> float:

@@ -55,7 +55,9 @@ def estimator_params(name: str) -> dict[str, Any]:
     factory = _lookup(name)
     if dataclasses.is_dataclass(factory):
         return {
-            f.name: f.default for f in dataclasses.fields(factory) if f.default is not dataclasses.MISSING
+            f.name: f.default
+            for f in dataclasses.fields(factory)
+            if f.default is not dataclasses.MISSING
         }
     sig = inspect.signature(factory)
     return {k: (None if p.default is p.empty else p.default) for k, p in sig.parameters.items()}

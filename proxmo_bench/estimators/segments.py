@@ -8,7 +8,7 @@ from proxmo_bench.estimators.batch import FloatArray, IntArray
 
 
 def segment_stats(
-    keys: IntArray, values: FloatArray, n_segments: int
+    keys: IntArray, values: np.ndarray, n_segments: int
 ) -> tuple[FloatArray, FloatArray, IntArray]:
     """Mean, unbiased standard deviation and size of ``values`` per segment ``keys``.
 

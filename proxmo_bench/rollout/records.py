@@ -92,7 +92,9 @@ def write_episodes(path: str | Path, records: Iterable[EpisodeRecord]) -> int:
     return n
 
 
-def iter_episodes(path: str | Path, *, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> Iterator[EpisodeRecord]:
+def iter_episodes(
+    path: str | Path, *, max_bytes: int = MAX_DECOMPRESSED_BYTES
+) -> Iterator[EpisodeRecord]:
     """Stream and validate records; raises ``ValueError`` naming the line for any bad input.
 
     Rejects truncated or corrupt gzip streams and files whose decompressed size exceeds
@@ -102,8 +104,10 @@ def iter_episodes(path: str | Path, *, max_bytes: int = MAX_DECOMPRESSED_BYTES) 
     total = 0
     try:
         with gzip.open(path, "rb") as gz:
-            reader = io.BufferedReader(gz)  # type: ignore[arg-type]
-            for lineno, line in enumerate(iter(lambda: reader.readline(MAX_LINE_BYTES + 1), b""), 1):
+            reader = io.BufferedReader(gz)
+            for lineno, line in enumerate(
+                iter(lambda: reader.readline(MAX_LINE_BYTES + 1), b""), 1
+            ):
                 total += len(line)
                 if total > max_bytes:
                     raise ValueError(f"{path}: decompressed size exceeds {max_bytes} bytes")
@@ -125,7 +129,9 @@ def iter_episodes(path: str | Path, *, max_bytes: int = MAX_DECOMPRESSED_BYTES) 
         raise ValueError(f"{path}: truncated or corrupt gzip stream ({exc})") from None
 
 
-def read_episodes(path: str | Path, *, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> list[EpisodeRecord]:
+def read_episodes(
+    path: str | Path, *, max_bytes: int = MAX_DECOMPRESSED_BYTES
+) -> list[EpisodeRecord]:
     """All records of an ``episodes.jsonl.gz`` file (see :func:`iter_episodes`)."""
     return list(iter_episodes(path, max_bytes=max_bytes))
 

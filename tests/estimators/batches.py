@@ -17,7 +17,9 @@ def random_anchor(rng: np.random.Generator) -> str:
     if kind == 5:
         return ""
     loc = f"{rng.choice(LOCATIONS)} {rng.integers(1, 4)}"
-    objs = ", ".join(f"a {rng.choice(OBJECTS)} {rng.integers(1, 3)}" for _ in range(rng.integers(0, 4)))
+    objs = ", ".join(
+        f"a {rng.choice(OBJECTS)} {rng.integers(1, 3)}" for _ in range(rng.integers(0, 4))
+    )
     return f"You arrive at {loc}. On the {loc}, you see {objs or 'nothing'}."
 
 

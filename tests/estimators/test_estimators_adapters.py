@@ -20,7 +20,9 @@ def verl_like(rng: np.random.Generator) -> tuple[SimpleNamespace, object]:
     b = random_batch(rng, n_groups=3, group_size=4, invalid_rate=0.2)
     order = np.lexsort((b.step, b.traj_index))  # trajectory-major, as verl-agent gathers rows
     uid = np.array([f"uuid-{g}" for g in b.group_id[order]], dtype=object)
-    traj_uid = np.array([f"{u}-{t}" for u, t in zip(uid, b.traj_id[order], strict=True)], dtype=object)
+    traj_uid = np.array(
+        [f"{u}-{t}" for u, t in zip(uid, b.traj_id[order], strict=True)], dtype=object
+    )
     n, length = len(order), 7
     mask = torch.zeros(n, length)
     for i in range(n):
@@ -63,8 +65,13 @@ def test_trl_single_turn_layout_is_grpo() -> None:
     rewards = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0])
     groups = group_ids_for_generations(8, 4)
     adv = trl_advantages(
-        group_id=groups, traj_id=np.arange(8), step=np.zeros(8, dtype=int), reward=rewards,
-        anchor=[""] * 8, won=rewards.numpy() > 0, estimator="grpo",
+        group_id=groups,
+        traj_id=np.arange(8),
+        step=np.zeros(8, dtype=int),
+        reward=rewards,
+        anchor=[""] * 8,
+        won=rewards.numpy() > 0,
+        estimator="grpo",
     )
     r = rewards.view(2, 4)
     expect = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-6)).view(-1)

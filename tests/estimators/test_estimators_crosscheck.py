@@ -89,8 +89,14 @@ def test_tfidf_matches_scikit_learn(compat: str) -> None:
     from proxmo_bench.estimators.proximity import tfidf_entries
 
     rng = np.random.default_rng(0)
-    words = ["".join(rng.choice(list(string.ascii_lowercase), size=int(rng.integers(1, 6)))) for _ in range(2500)]
-    docs = [" ".join(rng.choice(words, size=int(rng.integers(0, 30)))) + f" Shelf {i % 7}" for i in range(400)]
+    words = [
+        "".join(rng.choice(list(string.ascii_lowercase), size=int(rng.integers(1, 6))))
+        for _ in range(2500)
+    ]
+    docs = [
+        " ".join(rng.choice(words, size=int(rng.integers(0, 30)))) + f" Shelf {i % 7}"
+        for i in range(400)
+    ]
     docs[3] = "a separator \x1e inside"
     weight = rng.integers(1, 4, size=len(docs))
     rows = [d for d, w in zip(docs, weight, strict=True) for _ in range(w)]
@@ -108,4 +114,6 @@ def test_tfidf_matches_scikit_learn(compat: str) -> None:
 
     F = sp.csr_array((value, (doc, term)), shape=(len(docs), n_terms))
     # reference mode re-normalises in float32 like the official code
-    np.testing.assert_allclose((F @ F.T).toarray(), want, atol=1e-6 if compat == "reference" else 1e-12)
+    np.testing.assert_allclose(
+        (F @ F.T).toarray(), want, atol=1e-6 if compat == "reference" else 1e-12
+    )

@@ -14,7 +14,10 @@ EPS = 1e-6
 
 def batch(rows: list[tuple], valid: list[bool] | None = None) -> StepBatch:
     """rows: (group, traj, step, reward, anchor, won)."""
-    recs = [dict(zip(["group_id", "traj_id", "step", "reward", "anchor", "won"], r, strict=True)) for r in rows]
+    recs = [
+        dict(zip(["group_id", "traj_id", "step", "reward", "anchor", "won"], r, strict=True))
+        for r in rows
+    ]
     if valid is not None:
         for rec, v in zip(recs, valid, strict=True):
             rec["action_valid"] = v
@@ -65,7 +68,9 @@ def test_singleton_groups() -> None:
     one_row = batch([("g", 0, 0, 10.0, "x", True)])
     assert get_estimator("grpo")(one_row)[0] == 0.0  # paper: nothing to compare with
     # reference: a group of one row gets mean 0 and std 1
-    np.testing.assert_allclose(get_estimator("grpo", compat="reference")(one_row), [10 / (1 + EPS)], rtol=1e-6)
+    np.testing.assert_allclose(
+        get_estimator("grpo", compat="reference")(one_row), [10 / (1 + EPS)], rtol=1e-6
+    )
     np.testing.assert_allclose(get_estimator("rloo", compat="reference")(one_row), [10.0])
     assert get_estimator("rloo")(one_row)[0] == 0.0
     # one trajectory of several steps: equal row scores, std 0 -> 0 in both modes
@@ -77,7 +82,9 @@ def test_singleton_groups() -> None:
 @pytest.mark.parametrize("won", [True, False])
 @pytest.mark.parametrize("name", ["grpo", "rloo", "gigpo", "proxmo"])
 @pytest.mark.parametrize("compat", ["paper", "reference"])
-def test_all_won_and_all_lost_groups_give_zero_episode_signal(won: bool, name: str, compat: str) -> None:
+def test_all_won_and_all_lost_groups_give_zero_episode_signal(
+    won: bool, name: str, compat: str
+) -> None:
     r = 10.0 if won else 0.0
     rows = [("g", t, 0, r, "same state", won) for t in range(4)]
     a = get_estimator(name, compat=compat)(batch(rows))
@@ -135,7 +142,9 @@ def test_proxmo_reference_psc_uses_clipped_row_mean() -> None:
     rows = [("g", "A", 0, 10.0, "", True), ("g", "B", 0, 0.0, "", False)]
     beta = 0.05 / (sig(1.0) - 0.5)
     ref_AE, _ = get_estimator("proxmo", compat="reference").components(batch(rows))  # type: ignore[attr-defined]
-    np.testing.assert_allclose(ref_AE, [5.0 * 1.0, -5.0 * (1 + beta * (sig(-1.0) - 0.5))], rtol=1e-6)
+    np.testing.assert_allclose(
+        ref_AE, [5.0 * 1.0, -5.0 * (1 + beta * (sig(-1.0) - 0.5))], rtol=1e-6
+    )
     pap_AE, _ = get_estimator("proxmo").components(batch(rows))  # type: ignore[attr-defined]
     w_pos = 1 + beta * (sig(0.5**4) - 0.5)
     w_neg = 1 + beta * (sig(-(0.5**4)) - 0.5)
@@ -153,7 +162,11 @@ def test_proxmo_soft_baseline_by_hand() -> None:
 
 
 def test_proxmo_empty_anchors() -> None:
-    rows = [("g", "A", 0, 1.0, "", True), ("g", "B", 0, 0.0, "", False), ("g", "C", 0, 0.0, "", False)]
+    rows = [
+        ("g", "A", 0, 1.0, "", True),
+        ("g", "B", 0, 0.0, "", False),
+        ("g", "C", 0, 0.0, "", False),
+    ]
     # reference: no token in the batch -> the official code gives no step advantage
     ref = get_estimator("proxmo", compat="reference", psc=False).components(batch(rows))[1]  # type: ignore[attr-defined]
     np.testing.assert_allclose(ref, 0.0)
@@ -205,7 +218,11 @@ def test_repeated_anchors_within_a_trajectory_count_as_rows() -> None:
 
 
 def test_invalid_penalty_paper_vs_reference() -> None:
-    rows = [("g", "A", 0, 0.0, "x", True), ("g", "A", 1, 10.0, "y", True), ("g", "B", 0, 0.0, "x", False)]
+    rows = [
+        ("g", "A", 0, 0.0, "x", True),
+        ("g", "A", 1, 10.0, "y", True),
+        ("g", "B", 0, 0.0, "x", False),
+    ]
     valid = [False, True, True]
     b = batch(rows, valid)
     gp = get_estimator("gigpo", norm="mean", gamma=0.5, invalid_penalty=1.0)

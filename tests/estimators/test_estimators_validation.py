@@ -54,7 +54,7 @@ def test_non_string_anchor_is_rejected_when_used() -> None:
 
 
 def test_unknown_estimator_and_parameters() -> None:
-    with pytest.raises(ValueError, match="unknown estimator 'ppo'.*registered"):
+    with pytest.raises(ValueError, match=r"unknown estimator 'ppo'.*registered"):
         get_estimator("ppo")
     with pytest.raises(ValueError, match="no parameter"):
         get_estimator("grpo", gamma=0.9)
@@ -102,8 +102,12 @@ def test_register_user_estimator() -> None:
 
 def test_empty_batch() -> None:
     empty = StepBatch(
-        group_id=np.array([]), traj_id=np.array([]), step=np.array([], dtype=int),
-        reward=np.array([]), anchor=np.array([], dtype=object), won=np.array([], dtype=bool),
+        group_id=np.array([]),
+        traj_id=np.array([]),
+        step=np.array([], dtype=int),
+        reward=np.array([]),
+        anchor=np.array([], dtype=object),
+        won=np.array([], dtype=bool),
     )
     for name in ("grpo", "rloo", "gigpo", "proxmo"):
         assert get_estimator(name)(empty).shape == (0,)

@@ -1,0 +1,38 @@
+"""The command line, run as a user would."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from proxmo_bench.cli import app
+
+runner = CliRunner()
+
+
+def test_tasks_list() -> None:
+    result = runner.invoke(app, ["tasks", "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "proxmo/KeyRoom-v0" in result.output
+
+
+def test_estimators_list() -> None:
+    result = runner.invoke(app, ["estimators", "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in ("grpo", "rloo", "gigpo", "proxmo"):
+        assert name in result.output
+    assert "psc_target_range" in result.output
+
+
+def test_play_by_number_and_text_until_quit() -> None:
+    result = runner.invoke(
+        app,
+        ["play", "proxmo/KeyRoom-v0", "--task-id", "train/0"],
+        input="look\n1\nnot an action\n:q\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Find the key" in result.output and "(invalid action)" in result.output
+
+
+def test_play_unknown_task() -> None:
+    result = runner.invoke(app, ["play", "proxmo/Nope-v0"])
+    assert result.exit_code == 2 and "not registered" in result.output

@@ -1,0 +1,93 @@
+"""TextEnv base behaviour and the KeyRoom example through the conformance checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxmo_bench.conformance import HOSTILE_ACTIONS, check_task, play
+from proxmo_bench.env import TextSpace, check_info
+from proxmo_bench.tasks import make
+
+
+def test_keyroom_conformance() -> None:
+    check_task("proxmo/KeyRoom-v0")
+    check_task("proxmo/KeyRoom-v0", make_kwargs={"split": "test"})
+
+
+def test_keyroom_solvable_and_rewarded() -> None:
+    env = make("proxmo/KeyRoom-v0")
+    _, info = env.reset(options={"task_id": "train/2"})  # index 2 -> in_drawer
+    assert info["task_category"] == "in_drawer"
+    unwrapped = env.unwrapped
+    task = unwrapped.task  # type: ignore[attr-defined]
+    plan = []
+    if task.start != task.key_room:
+        plan.append(f"go to {task.key_room}")
+    plan += ["open drawer", "take key"]
+    if task.key_room != task.chest_room:
+        plan.append(f"go to {task.chest_room}")
+    plan.append("open chest")
+    _, _, _, steps = play(env, options={"task_id": "train/2"}, actions=plan)
+    _, reward, terminated, _, info = steps[-1]
+    assert (reward, terminated, info["won"], info["score"]) == (10.0, True, True, 1.0)
+    # after the episode: a clear message, no crash, no reward
+    obs, reward, terminated, _, info = env.step("look")
+    assert "over" in obs and reward == 0.0 and terminated and info["action_valid"] is False
+
+
+def test_any_string_and_non_strings() -> None:
+    env = make("proxmo/KeyRoom-v0")
+    env.reset(seed=0)
+    for action in HOSTILE_ACTIONS:
+        _, r, _, _, info = env.step(action)
+        assert info["action_valid"] is False and r == 0.0
+    _, _, _, _, info = env.unwrapped.step(None)  # type: ignore[arg-type]
+    assert info["action_valid"] is False
+
+
+def test_step_before_reset_and_bad_options() -> None:
+    env = make("proxmo/KeyRoom-v0").unwrapped
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step("look")
+    with pytest.raises(ValueError, match="unknown options"):
+        env.reset(options={"difficulty": 3})
+    with pytest.raises(ValueError, match="task_id"):
+        env.reset(options={"task_id": "train/99999"})
+
+
+def test_render_ansi() -> None:
+    env = make("proxmo/KeyRoom-v0", render_mode="ansi")
+    env.reset(seed=0)
+    text = env.render()
+    assert isinstance(text, str) and "Task: Find the key" in text and "Actions:" in text
+
+
+def test_text_space_and_info_contract_messages() -> None:
+    space = TextSpace(max_length=5)
+    assert space.contains("abc") and not space.contains("toolong") and not space.contains(3)
+    assert isinstance(space.sample(), str)
+    with pytest.raises(TypeError, match="missing the contract key 'anchor'"):
+        check_info(
+            {
+                "task_id": "x",
+                "task_category": "c",
+                "instruction": "i",
+                "admissible_actions": None,
+                "action_valid": True,
+                "won": False,
+                "score": 0.0,
+            }
+        )
+    good = {
+        "task_id": "x",
+        "task_category": "c",
+        "instruction": "i",
+        "admissible_actions": None,
+        "anchor": "",
+        "action_valid": True,
+        "won": False,
+        "score": 0.0,
+    }
+    check_info(good)
+    with pytest.raises(TypeError, match="score"):
+        check_info({**good, "score": 1.5})
