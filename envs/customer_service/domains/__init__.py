@@ -1,0 +1,1 @@
+"""The built-in domains: ``retail`` and ``airline`` (each: tools, data loading, generator)."""

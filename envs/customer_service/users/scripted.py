@@ -1,0 +1,136 @@
+"""A deterministic customer that says only what its instruction contains.
+
+The instruction is read as: an identity sentence ("Your name is X and your zip code is Z." /
+"... your email is E." / "Your user id is U."), a persona ("You are calm, polite."), which is
+dropped, then the requests, one per sentence. The customer opens with its identity, then answers
+each agent message in turn:
+
+1. a question about identity (name, zip, email, user id) -> the identity again;
+2. a request for confirmation ("confirm", "proceed", "yes/no", ...) -> "Yes, please go ahead."
+   (at most twice per request, so an agent that keeps asking cannot stall the conversation);
+3. otherwise the next request not yet said;
+4. when every request has been said -> thanks and the stop token.
+
+Retail train instructions follow exactly this template; free-form instructions (retail test/dev,
+airline) work the same way sentence by sentence, with "you/your" turned into "I/my".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from proxmo_bench.envs.customer_service.task import Task
+from proxmo_bench.envs.customer_service.users.base import STOP_TOKEN
+
+_IDENTITY = (
+    re.compile(
+        r"^Your name is (?P<name>[^.]+?) and your (?P<kind>zip code|email) is "
+        r"(?P<value>\S+?)\.(?:\s|$)"
+    ),
+    re.compile(r"^Your user id is (?P<value>[\w.-]+?)\.?(?:\s|$)"),
+)
+# Each word is followed by exactly one separator, so the match is linear (no backtracking blow-up).
+_PERSONA = re.compile(r"^You are [a-z-]+(?:(?:, |,? and )[a-z-]+)*\.\s*")
+# Sentences end at . ! ?; the train template also ends a return request with "; ", so a
+# semicolon followed by a request verb ends a request too.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])\s+(?=[A-Z#])|(?<=;)\s+(?=(?:Return|Cancel|For|Exchange|Modify|Change)\b)"
+)
+_ASKS_CONFIRMATION = re.compile(
+    r"\b(confirm|proceed|go ahead|yes or no|yes/no|shall i|should i|do you want me"
+    r"|would you like me)\b",
+    re.IGNORECASE,
+)
+_ASKS_IDENTITY = re.compile(
+    r"\b(your (full )?name|zip|email|user id|user ID|identify|authenticate|verify your)\b",
+    re.IGNORECASE,
+)
+_PRONOUNS = (
+    (re.compile(r"\byou are\b"), "I am"),
+    (re.compile(r"\bYou are\b"), "I am"),
+    (re.compile(r"\byou're\b", re.IGNORECASE), "I'm"),
+    (re.compile(r"\byou've\b", re.IGNORECASE), "I've"),
+    (re.compile(r"\byou'd\b", re.IGNORECASE), "I'd"),
+    (re.compile(r"\byou'll\b", re.IGNORECASE), "I'll"),
+    (re.compile(r"\byourself\b", re.IGNORECASE), "myself"),
+    (re.compile(r"\bYour\b"), "My"),
+    (re.compile(r"\byour\b"), "my"),
+    (re.compile(r"\bYou\b"), "I"),
+    (re.compile(r"\byou\b"), "I"),
+)
+MAX_CONFIRMATIONS = 2
+
+
+def first_person(text: str) -> str:
+    """Turn the instruction's second person into the customer's first person."""
+    for pattern, repl in _PRONOUNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+@dataclass(frozen=True)
+class Script:
+    """What the customer will say: its identity and its requests in order."""
+
+    identity: str | None
+    requests: tuple[str, ...]
+
+
+def parse_instruction(instruction: str) -> Script:
+    """Split an instruction into the identity sentence and the request sentences."""
+    text = " ".join(instruction.split())
+    identity: str | None = None
+    for pattern in _IDENTITY:
+        m = pattern.match(text)
+        if m:
+            if "kind" in m.groupdict():
+                identity = f"My name is {m['name']} and my {m['kind']} is {m['value']}."
+            else:
+                identity = f"My user id is {m['value']}."
+            text = text[m.end() :].lstrip()
+            break
+    text = _PERSONA.sub("", text, count=1)
+    requests = tuple(first_person(s.strip()) for s in _SENTENCE_END.split(text) if s.strip())
+    return Script(identity, requests)
+
+
+class ScriptedUser:
+    """The scripted customer (default for training and CI); see the module docstring."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.script = Script(None, ())
+        self._said = 0
+        self._confirmations = 0
+
+    def reset(self, task: Task) -> str:
+        self.script = parse_instruction(task.instruction)
+        self._said = 0
+        self._confirmations = 0
+        if self.script.identity:
+            return f"Hi! {self.script.identity}"
+        return "Hi! " + self._next_request()
+
+    def respond(self, message: str) -> str:
+        if self.script.identity and _ASKS_IDENTITY.search(message):
+            return self.script.identity
+        if (
+            self._said
+            and self._confirmations < MAX_CONFIRMATIONS
+            and _ASKS_CONFIRMATION.search(message)
+        ):
+            self._confirmations += 1
+            return "Yes, please go ahead."
+        if self._said < len(self.script.requests):
+            return self._next_request()
+        return f"That's all I needed, thank you! {STOP_TOKEN}"
+
+    def _next_request(self) -> str:
+        if self._said >= len(self.script.requests):
+            return f"That's all I needed, thank you! {STOP_TOKEN}"
+        request = self.script.requests[self._said]
+        self._said += 1
+        self._confirmations = 0
+        return request
