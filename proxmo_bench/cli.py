@@ -18,8 +18,14 @@ app = typer.Typer(
 )
 tasks_app = typer.Typer(help="Registered tasks.", no_args_is_help=True)
 estimators_app = typer.Typer(help="Advantage estimators.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Upstream data sets (the default generated sources need none).", no_args_is_help=True
+)
+webshop_app = typer.Typer(help="WebShop tools.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(estimators_app, name="estimators")
+app.add_typer(data_app, name="data")
+app.add_typer(webshop_app, name="webshop")
 console = Console()
 
 
@@ -130,6 +136,54 @@ def estimators_list() -> None:
         params = ", ".join(f"{k}={v!r}" for k, v in estimator_params(name).items())
         table.add_row(name, params, doc)
     console.print(table)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    name: Annotated[str, typer.Argument(help="data set: webshop")],
+    dest: Annotated[str, typer.Option(help="target folder")] = "data",
+    accept_license: Annotated[
+        bool, typer.Option("--accept-license", help="accept the data set's licence (WebShop)")
+    ] = False,
+    subset: Annotated[str, typer.Option(help="webshop: small (1,000 products) or all")] = "small",
+) -> None:
+    """Download an official data set into DEST and print its SHA-256 sums."""
+    fetchers = {"webshop"}
+    if name not in fetchers:
+        console.print(f"[red]unknown data set {name!r}; available: {sorted(fetchers)}[/red]")
+        raise typer.Exit(2)
+    from proxmo_bench.envs.webshop.fetch import fetch_webshop
+
+    try:
+        digests = fetch_webshop(
+            dest, accept_license=accept_license, subset=subset, echo=console.print
+        )
+    except PermissionError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]download failed: {exc}[/red]")
+        raise typer.Exit(1) from None
+    for file, digest in digests.items():
+        console.print(f"{digest}  {file}")
+    console.print(f"set WEBSHOP_DATA={dest} to use it (source='official')")
+
+
+@webshop_app.command("serve")
+def webshop_serve(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8000,
+    split: Annotated[str, typer.Option(help="goal split")] = "test",
+    source: Annotated[str, typer.Option(help="generated or official")] = "generated",
+    data_dir: Annotated[str | None, typer.Option(help="official data folder")] = None,
+) -> None:
+    """Serve the WebShop state machine as HTML on http://127.0.0.1:PORT for a person to shop."""
+    from proxmo_bench.envs.webshop.server import serve
+
+    kwargs: dict[str, Any] = {"split": split, "source": source}
+    if data_dir:
+        kwargs["data_dir"] = data_dir
+    console.print(f"WebShop on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    serve("127.0.0.1", port, **kwargs)
 
 
 def main() -> None:
