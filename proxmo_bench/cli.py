@@ -49,7 +49,8 @@ def tasks_list() -> None:
     from proxmo_bench.tasks import list_tasks
 
     table = Table(title="proxmo-bench tasks")
-    for col in ("id", "splits", "categories", "max steps", "reward", "from", "description"):
+    table.add_column("id", no_wrap=True)
+    for col in ("splits", "categories", "max steps", "reward", "from", "description"):
         table.add_column(col, overflow="fold")
     for spec in list_tasks():
         table.add_row(
