@@ -8,7 +8,14 @@ Public API (stable): :func:`make`, :func:`register_task`, :func:`list_tasks`, :c
 from importlib import metadata as _metadata
 
 from proxmo_bench.env import TextEnv, TextSpace
-from proxmo_bench.tasks import TaskSpec, get_task_spec, list_tasks, load_entry_points, make, register_task
+from proxmo_bench.tasks import (
+    TaskSpec,
+    get_task_spec,
+    list_tasks,
+    load_entry_points,
+    make,
+    register_task,
+)
 
 try:
     __version__ = _metadata.version("proxmo-bench")
