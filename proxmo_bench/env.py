@@ -102,7 +102,7 @@ class TextEnv(gymnasium.Env[str, str]):
     metadata: dict[str, Any] = {"render_modes": ["ansi", "human"]}  # noqa: RUF012 (gymnasium declares it per instance)
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
     #: Version of the env's dynamics; recorded in episode records (bump on any behaviour change).
-    env_version: ClassVar[str] = "0"
+    env_version: str = "0"
 
     def __init__(
         self,

@@ -90,7 +90,7 @@ class CustomerServiceEnv(TextEnv):
     """
 
     splits: ClassVar[tuple[str, ...]] = ("train", "dev", "test")
-    env_version: ClassVar[str] = "0"
+    env_version: str = "0"
     domain_name: ClassVar[str] = ""
     default_split: ClassVar[str] = "train"
 

@@ -61,7 +61,7 @@ class KeyRoomEnv(TextEnv):
     """``proxmo/KeyRoom-v0``. ``task_id`` = ``"<split>/<index>"`` (train: 0-999, test: 0-199)."""
 
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
-    env_version: ClassVar[str] = "1"
+    env_version: str = "1"
 
     def __init__(
         self, *, split: str = "train", reward_scale: float = 10.0, render_mode: str | None = None

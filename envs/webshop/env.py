@@ -40,7 +40,7 @@ class WebShopEnv(TextEnv):
     """
 
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
-    env_version: ClassVar[str] = "1"
+    env_version: str = "1"
 
     def __init__(
         self,
