@@ -26,6 +26,12 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(estimators_app, name="estimators")
 app.add_typer(data_app, name="data")
 app.add_typer(webshop_app, name="webshop")
+leaderboard_app = typer.Typer(
+    help="Validate, verify, submit and render leaderboard submissions.", no_args_is_help=True
+)
+app.add_typer(leaderboard_app, name="leaderboard")
+alfworld_app = typer.Typer(help="ALFWorld tools.", no_args_is_help=True)
+app.add_typer(alfworld_app, name="alfworld")
 console = Console()
 
 
@@ -141,18 +147,30 @@ def estimators_list() -> None:
 
 @data_app.command("fetch")
 def data_fetch(
-    name: Annotated[str, typer.Argument(help="data set: webshop")],
+    name: Annotated[str, typer.Argument(help="data set: alfworld or webshop")],
     dest: Annotated[str, typer.Option(help="target folder")] = "data",
     accept_license: Annotated[
         bool, typer.Option("--accept-license", help="accept the data set's licence (WebShop)")
     ] = False,
     subset: Annotated[str, typer.Option(help="webshop: small (1,000 products) or all")] = "small",
+    sha256: Annotated[str | None, typer.Option(help="alfworld: expected archive SHA-256")] = None,
 ) -> None:
     """Download an official data set into DEST and print its SHA-256 sums."""
-    fetchers = {"webshop"}
+    fetchers = {"alfworld", "webshop"}
     if name not in fetchers:
         console.print(f"[red]unknown data set {name!r}; available: {sorted(fetchers)}[/red]")
         raise typer.Exit(2)
+    if name == "alfworld":
+        from proxmo_bench.envs.alfworld.download import fetch_official
+
+        try:
+            n_games, digest = fetch_official(dest, expected_sha256=sha256)
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]download failed: {exc}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"{n_games} games; archive SHA-256 {digest}")
+        console.print(f"set ALFWORLD_DATA={dest} to use them (source='official')")
+        return
     from proxmo_bench.envs.webshop.fetch import fetch_webshop
 
     try:
@@ -185,6 +203,179 @@ def webshop_serve(
         kwargs["data_dir"] = data_dir
     console.print(f"WebShop on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
     serve("127.0.0.1", port, **kwargs)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def train(ctx: typer.Context) -> None:
+    """Train an agent with PPO-clip and any estimator (options: proxmo-bench train --help)."""
+    from proxmo_bench.training.cli import main as train_main
+
+    raise typer.Exit(train_main(list(ctx.args)))
+
+
+@app.command()
+def quickstart(
+    out: Annotated[str, typer.Option(help="output folder")] = "runs/quickstart",
+    task: Annotated[str | None, typer.Option(help="alfworld (default) or keyroom")] = None,
+    seeds: Annotated[str, typer.Option(help="comma-separated training seeds")] = "0,1,2",
+    updates: Annotated[int | None, typer.Option(help="override the number of updates")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="runs in parallel (default: CPU count)")
+    ] = None,
+) -> None:
+    """Side-by-side benchmark of grpo, gigpo and proxmo with the light CPU agent (~10 min)."""
+    from proxmo_bench.harness.quickstart import quickstart as run_quickstart
+
+    seed_list = tuple(int(x) for x in seeds.split(",") if x.strip())
+    run_quickstart(out, task=task, seeds=seed_list, workers=workers, updates=updates)
+
+
+@app.command()
+def bench(
+    suite: Annotated[str, typer.Option(help="leaderboard suite")] = "keyroom",
+    task: Annotated[list[str] | None, typer.Option(help="task id (repeatable)")] = None,
+    estimator: Annotated[list[str] | None, typer.Option(help="estimator (repeatable)")] = None,
+    seeds: Annotated[str, typer.Option(help="comma-separated training seeds")] = "0,1,2",
+    preset: Annotated[
+        str | None, typer.Option(help="training preset (configs/) or YAML file")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="TrainConfig override key=value")
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", help="make() argument key=value")
+    ] = None,
+    eval_episodes: Annotated[int | None, typer.Option(help="held-out episodes (default 50)")] = 50,
+    workers: Annotated[int, typer.Option(help="runs in parallel")] = 1,
+    out: Annotated[str, typer.Option(help="output folder")] = "runs/bench",
+) -> None:
+    """Estimators x tasks x seeds with identical budgets; writes submissions, curves, a summary."""
+    from proxmo_bench.harness.bench import BenchConfig, run_bench
+
+    config = BenchConfig(
+        suite=suite,
+        tasks=list(task or ["proxmo/KeyRoom-v0"]),
+        estimators=list(estimator or ["grpo", "gigpo", "proxmo"]),
+        seeds=[int(x) for x in seeds.split(",") if x.strip()],
+        preset=preset,
+        train=parse_kwargs(set_ or []),
+        env_kwargs=parse_kwargs(env or []),
+        eval_episodes=eval_episodes,
+        workers=workers,
+        out_dir=out,
+    )
+    try:
+        config.validate()
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    result = run_bench(config)
+    console.print(f"submissions and plots under {result.leaderboard_root}")
+
+
+def _leaderboard_error(exc: Exception) -> typer.Exit:
+    console.print(f"[red]{exc}[/red]")
+    return typer.Exit(1)
+
+
+@leaderboard_app.command("validate")
+def leaderboard_validate(
+    path: Annotated[
+        str, typer.Argument(help="a submission folder, or a leaderboards/ root with --all")
+    ],
+    all_: Annotated[
+        bool, typer.Option("--all", help="validate every published submission under PATH")
+    ] = False,
+) -> None:
+    """Schema, sizes, and metrics recomputed from the episodes."""
+    from proxmo_bench.leaderboard import SubmissionError, validate_all, validate_submission
+
+    if all_:
+        results = validate_all(path)
+        bad = {p: r for p, r in results.items() if isinstance(r, Exception)}
+        for p in results:
+            console.print(f"{'[red]FAIL[/red]' if p in bad else '[green]ok[/green]'}  {p}")
+            if p in bad:
+                console.print(f"      {bad[p]}")
+        console.print(f"{len(results) - len(bad)}/{len(results)} submissions valid")
+        raise typer.Exit(1 if bad else 0)
+    try:
+        validate_submission(path)
+    except SubmissionError as exc:
+        raise _leaderboard_error(exc) from None
+    console.print(f"[green]valid[/green]: {path}")
+
+
+@leaderboard_app.command("verify")
+def leaderboard_verify(
+    path: Annotated[str, typer.Argument(help="a submission folder")],
+    sample: Annotated[
+        int | None, typer.Option(help="replay a seeded random sample of N episodes")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="sample seed")] = 0,
+) -> None:
+    """Replay the episodes through the envs; fails on any difference."""
+    from proxmo_bench.leaderboard import SubmissionError, verify_submission
+
+    try:
+        report = verify_submission(path, sample=sample, seed=seed)
+    except SubmissionError as exc:
+        raise _leaderboard_error(exc) from None
+    for line in report.mismatches:
+        console.print(f"[red]{line}[/red]")
+    console.print(
+        f"replayed {report.n_replayed} of {report.n_episodes} episodes: "
+        + ("[green]all reproduce[/green]" if report.ok else "[red]mismatch[/red]")
+    )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@leaderboard_app.command("submit")
+def leaderboard_submit(
+    path: Annotated[str, typer.Argument(help="a submission folder made by `bench`")],
+    root: Annotated[str, typer.Option(help="leaderboards root")] = "leaderboards",
+    sample: Annotated[int | None, typer.Option(help="verify a sample of N episodes only")] = None,
+    seed: Annotated[int, typer.Option(help="sample seed")] = 0,
+) -> None:
+    """Validate + verify, then publish under ROOT/<suite>/submissions/ (never overwrites)."""
+    from proxmo_bench.leaderboard import SubmissionError, submit_submission
+
+    try:
+        dest = submit_submission(path, root=root, sample=sample, seed=seed)
+    except SubmissionError as exc:
+        raise _leaderboard_error(exc) from None
+    console.print(f"[green]published[/green]: {dest}")
+
+
+@leaderboard_app.command("render")
+def leaderboard_render(
+    suite: Annotated[str | None, typer.Argument(help="suite (default: all)")] = None,
+    root: Annotated[str, typer.Option(help="leaderboards root")] = "leaderboards",
+) -> None:
+    """Write LEADERBOARD.md and index.html for a suite (or all suites)."""
+    from proxmo_bench.leaderboard import SubmissionError, render_all, render_suite
+
+    try:
+        paths = list(render_suite(root, suite)) if suite else render_all(root)
+    except SubmissionError as exc:
+        raise _leaderboard_error(exc) from None
+    for p in paths:
+        console.print(f"wrote {p}")
+
+
+@alfworld_app.command(
+    "equivalence",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def alfworld_equivalence(ctx: typer.Context) -> None:
+    """Compare the fast engine with TextWorld step by step (options: --help)."""
+    from proxmo_bench.envs.alfworld.fast.equivalence import main as equivalence_main
+
+    raise typer.Exit(equivalence_main(list(ctx.args)))
 
 
 def main() -> None:
