@@ -1,0 +1,284 @@
+"""Baseline submissions: untrained agents (random, family experts) evaluated like trained ones.
+
+They set the floor (random over admissible actions) and the ceiling (the family's expert) of each
+leaderboard table, and go through the same evaluation, metrics and submission code as ``bench``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+
+from proxmo_bench.harness.evaluate import evaluate, select_eval_episodes
+from proxmo_bench.leaderboard.build import write_submission
+from proxmo_bench.leaderboard.provenance import package_info
+from proxmo_bench.leaderboard.schema import AgentInfo
+
+#: Expert agent per task: (module, builder taking the module and the env).
+EXPERTS: dict[str, tuple[str, Callable[[Any, gymnasium.Env[str, str]], Any]]] = {
+    "proxmo/ALFWorld-v0": (
+        "proxmo_bench.agents.experts.alfworld",
+        lambda mod, env: mod.AlfWorldExpert.for_env(env),
+    ),
+    "proxmo/WebShop-v0": (
+        "proxmo_bench.agents.experts.webshop",
+        lambda mod, env: mod.WebShopExpert(),
+    ),
+}
+
+#: Environment variable naming each family's official data folder (hashed into the manifest).
+DATA_ENV_VARS = {
+    "proxmo/ALFWorld-v0": "ALFWORLD_DATA",
+    "proxmo/WebShop-v0": "WEBSHOP_DATA",
+    "proxmo/Retail-v0": "TAU_BENCH_DATA",
+    "proxmo/Airline-v0": "TAU_BENCH_DATA",
+}
+
+
+def official_data_dir(task: str, env_kwargs: Mapping[str, Any]) -> Path | None:
+    """The official data folder a run read, for ``source="official"`` (else ``None``)."""
+    if env_kwargs.get("source") != "official":
+        return None
+    explicit = env_kwargs.get("data_dir")
+    if explicit:
+        return Path(str(explicit))
+    var = DATA_ENV_VARS.get(task)
+    value = os.environ.get(var) if var else None
+    return Path(value) if value else None
+
+
+def code_revision() -> str:
+    """``<version>`` or ``<version>+g<commit12>`` of this package (pins scripted agents)."""
+    pkg = package_info()
+    return pkg.version + (f"+g{pkg.git_commit[:12]}" if pkg.git_commit else "")
+
+
+def baseline_agent(kind: str, task: str, seed: int) -> tuple[Any, AgentInfo]:
+    """The agent (or agent factory) of baseline ``kind`` for ``task`` and its manifest entry.
+
+    Raises:
+        ValueError: unknown kind, or no expert exists for ``task``.
+    """
+    if kind == "random":
+        from proxmo_bench.agents.random_agent import RandomAgent
+
+        info = AgentInfo(
+            name="random",
+            kind="random",
+            model_id="proxmo_bench.agents.random_agent:RandomAgent",
+            revision=code_revision(),
+            params={"seed": seed},
+        )
+        return RandomAgent(seed=seed), info
+    if kind == "expert":
+        if task not in EXPERTS:
+            raise ValueError(f"no expert agent for {task}; experts exist for {sorted(EXPERTS)}")
+        module_name, build = EXPERTS[task]
+        mod = importlib.import_module(module_name)
+
+        def factory(env: gymnasium.Env[str, str]) -> Any:
+            return build(mod, env)
+
+        info = AgentInfo(
+            name="expert", kind="expert", model_id=module_name, revision=code_revision()
+        )
+        return factory, info
+    raise ValueError(f"baseline kind must be 'random' or 'expert', got {kind!r}")
+
+
+def run_baseline(
+    *,
+    suite: str,
+    task: str,
+    kind: str,
+    split: str,
+    out_dir: str | Path,
+    n_episodes: int | None = 100,
+    run_seeds: Sequence[int] = (0, 1, 2),
+    eval_seed: int = 0,
+    env_kwargs: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    created: dt.date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Evaluate baseline ``kind`` on ``n_episodes`` of ``split`` (all with ``None``) once per run
+    seed, and write the submission under ``out_dir``; returns its folder."""
+    kwargs = dict(env_kwargs or {})
+    episodes = select_eval_episodes(task, split, n_episodes, seed=eval_seed, env_kwargs=kwargs)
+    runs = []
+    wall = {}
+    info: AgentInfo | None = None
+    for seed in run_seeds:
+        agent, info = baseline_agent(kind, task, seed)
+        t0 = time.perf_counter()
+        runs.append(
+            (
+                seed,
+                evaluate(agent, task, episodes, split=split, env_kwargs=kwargs, progress=progress),
+            )
+        )
+        wall[seed] = time.perf_counter() - t0
+    assert info is not None
+    if len(run_seeds) > 1:  # the manifest lists the seeds per run; keep the agent entry seed-free
+        info = info.model_copy(update={"params": {}})
+    family = task.split("/")[-1].split("-v")[0].lower()
+    source = str(kwargs.get("source", "generated"))
+    return write_submission(
+        out_dir,
+        suite=suite,
+        name=name or f"{family}-{source}-{split}-{kind}".replace("_", "-"),
+        task=task,
+        env_kwargs=kwargs,
+        split=split,
+        episodes=episodes,
+        runs=runs,
+        agent=info,
+        wall_clock_s=wall,
+        selection_seed=None if n_episodes is None else eval_seed,
+        data_dir=official_data_dir(task, kwargs),
+        created=created,
+        notes=f"{kind} baseline, {len(run_seeds)} run(s) over the same {len(episodes)} episodes",
+    )
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    """One published baseline: which agent, on which task, split, data and episodes."""
+
+    suite: str
+    task: str
+    kind: str
+    split: str
+    n_episodes: int | None
+    run_seeds: tuple[int, ...]
+    env_kwargs: dict[str, Any]
+    name: str
+
+
+#: The baselines ``leaderboards/`` publishes (official-data entries need the data's env variable).
+PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
+    BaselineSpec(
+        "keyroom", "proxmo/KeyRoom-v0", "random", "test", 100, (0, 1, 2), {}, "keyroom-random"
+    ),
+    BaselineSpec(
+        "alfworld",
+        "proxmo/ALFWorld-v0",
+        "expert",
+        "valid_unseen",
+        100,
+        (0,),
+        {"source": "generated", "engine": "fast"},
+        "alfworld-generated-valid-unseen-expert",
+    ),
+    BaselineSpec(
+        "alfworld",
+        "proxmo/ALFWorld-v0",
+        "random",
+        "valid_unseen",
+        100,
+        (0, 1, 2),
+        {"source": "generated", "engine": "fast"},
+        "alfworld-generated-valid-unseen-random",
+    ),
+    BaselineSpec(
+        "alfworld",
+        "proxmo/ALFWorld-v0",
+        "expert",
+        "valid_unseen",
+        None,
+        (0,),
+        {"source": "official", "engine": "fast"},
+        "alfworld-official-valid-unseen-expert",
+    ),
+    BaselineSpec(
+        "alfworld",
+        "proxmo/ALFWorld-v0",
+        "random",
+        "valid_unseen",
+        None,
+        (0, 1, 2),
+        {"source": "official", "engine": "fast"},
+        "alfworld-official-valid-unseen-random",
+    ),
+    BaselineSpec(
+        "webshop",
+        "proxmo/WebShop-v0",
+        "expert",
+        "test",
+        100,
+        (0,),
+        {},
+        "webshop-generated-test-expert",
+    ),
+    BaselineSpec(
+        "webshop",
+        "proxmo/WebShop-v0",
+        "random",
+        "test",
+        100,
+        (0, 1, 2),
+        {},
+        "webshop-generated-test-random",
+    ),
+)
+
+
+def publish_baselines(
+    root: str | Path = "leaderboards",
+    *,
+    suites: Sequence[str] | None = None,
+    specs: Sequence[BaselineSpec] = PUBLISHED_BASELINES,
+    created: dt.date | None = None,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
+    """Make, validate, verify (every episode) and publish the baselines of ``suites`` under
+    ``root``, then render those suites. Baselines that need official data whose environment
+    variable is unset are skipped with a message; an existing submission is kept as it is."""
+    import tempfile
+
+    from proxmo_bench.leaderboard.render import render_suite
+    from proxmo_bench.leaderboard.submit import submit_submission
+
+    published = []
+    chosen = [s for s in specs if suites is None or s.suite in suites]
+    for spec in chosen:
+        if (
+            spec.env_kwargs.get("source") == "official"
+            and official_data_dir(spec.task, spec.env_kwargs) is None
+        ):
+            log(
+                f"skip {spec.name}: set {DATA_ENV_VARS.get(spec.task, 'the data variable')} to the official data"
+            )
+            continue
+        day = created or dt.datetime.now(dt.UTC).date()
+        dest = Path(root) / spec.suite / "submissions" / f"{day.isoformat()}_{spec.name}"
+        if dest.exists():
+            log(f"keep {dest} (exists)")
+            continue
+        with tempfile.TemporaryDirectory(prefix="proxmo-baseline-") as tmp:
+            t0 = time.perf_counter()
+            sub = run_baseline(
+                suite=spec.suite,
+                task=spec.task,
+                kind=spec.kind,
+                split=spec.split,
+                out_dir=tmp,
+                n_episodes=spec.n_episodes,
+                run_seeds=spec.run_seeds,
+                env_kwargs=spec.env_kwargs,
+                name=spec.name,
+                created=day,
+            )
+            published.append(submit_submission(sub, root=root))
+            log(f"published {published[-1]} ({time.perf_counter() - t0:.1f} s)")
+    for suite in sorted({s.suite for s in chosen}):
+        render_suite(root, suite)
+    return published

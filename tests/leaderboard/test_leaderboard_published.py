@@ -1,0 +1,56 @@
+"""The published results in ``leaderboards/``: every submission validates, tables are up to date."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from proxmo_bench.harness.baselines import DATA_ENV_VARS
+from proxmo_bench.leaderboard.render import LEADERBOARD_MD, load_entries, render_markdown
+from proxmo_bench.leaderboard.validate import SubmissionError, find_submissions, validate_all
+from proxmo_bench.leaderboard.verify import verify_submission
+
+ROOT = Path(__file__).resolve().parents[2] / "leaderboards"
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SUITES = (
+    sorted(p.name for p in ROOT.glob("*") if (p / "submissions").is_dir()) if ROOT.is_dir() else []
+)
+
+
+def test_every_published_submission_validates() -> None:
+    results = validate_all(ROOT)
+    bad = {str(p): str(r) for p, r in results.items() if isinstance(r, SubmissionError)}
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_rendered_leaderboard_is_up_to_date(suite: str) -> None:
+    entries = load_entries(ROOT / suite)
+    on_disk = (ROOT / suite / LEADERBOARD_MD).read_text(encoding="utf-8")
+    assert on_disk == render_markdown(suite, entries), (
+        f"leaderboards/{suite}/{LEADERBOARD_MD} is stale; run proxmo-bench leaderboard render {suite}"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("submission", find_submissions(ROOT), ids=lambda p: p.name)
+def test_published_submission_replays(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seeded sample of every published submission replays exactly (official data when present)."""
+    from proxmo_bench.leaderboard.validate import load_manifest
+
+    m = load_manifest(submission)
+    if m.data.source == "official":
+        var = DATA_ENV_VARS.get(m.task.id)
+        local = {
+            "ALFWORLD_DATA": DATA / "alfworld",
+            "WEBSHOP_DATA": DATA / "webshop",
+            "TAU_BENCH_DATA": DATA / "tau_bench",
+        }.get(var or "")
+        if var and local is not None and local.is_dir():
+            # the shared copy wins over whatever an earlier test in this process left set
+            monkeypatch.setenv(var, str(local.resolve()))
+        elif var and not os.environ.get(var):
+            pytest.skip(f"official data for {m.task.id} not found (set {var})")
+    assert verify_submission(submission, sample=8, seed=0).ok
