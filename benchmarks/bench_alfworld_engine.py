@@ -134,7 +134,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     if args.source == "official":
-        kwargs: dict[str, Any] = {"source": "official", "split": "valid_unseen", "data_dir": args.data_dir}
+        kwargs: dict[str, Any] = {
+            "source": "official",
+            "split": "valid_unseen",
+            "data_dir": args.data_dir,
+        }
         probe = proxmo_bench.make(TASK, **kwargs)
         task_id = probe.unwrapped.games.task_ids("valid_unseen")[0]  # type: ignore[attr-defined]
         probe.close()

@@ -24,7 +24,9 @@ from proxmo_bench.envs.alfworld.task_types import CATEGORIES
 TASK = "proxmo/ALFWorld-v0"
 
 
-def run(kwargs: dict[str, Any], task_ids: list[str], workers: int, seed: int) -> list[dict[str, Any]]:
+def run(
+    kwargs: dict[str, Any], task_ids: list[str], workers: int, seed: int
+) -> list[dict[str, Any]]:
     """One random episode per task id; returns ``{task_id, task_category, won, steps}`` per game."""
     limit = proxmo_bench.tasks.get_task_spec(TASK).max_episode_steps
     width = workers * 2

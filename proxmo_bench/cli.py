@@ -240,7 +240,8 @@ def bench(
     estimator: Annotated[list[str] | None, typer.Option(help="estimator (repeatable)")] = None,
     seeds: Annotated[str, typer.Option(help="comma-separated training seeds")] = "0,1,2",
     preset: Annotated[
-        str | None, typer.Option(help="training preset (configs/) or YAML file")
+        str | None,
+        typer.Option(help="training preset name (see proxmo-bench train --help) or a YAML file"),
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="TrainConfig override key=value")

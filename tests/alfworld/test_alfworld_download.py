@@ -15,9 +15,15 @@ GAME = '{"pddl_domain": "d", "grammar": "g", "pddl_problem": "p"}'
 
 def _archive(path: Path) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("json_2.1.1/valid_seen/pick_and_place_simple-Mug-None-Desk-1/trial_A/game.tw-pddl", GAME)
-        zf.writestr("json_2.1.1/train/look_at_obj_in_light-CD-None-DeskLamp-2/trial_B/game.tw-pddl", GAME)
-        zf.writestr("json_2.1.1/train/look_at_obj_in_light-CD-None-DeskLamp-2/trial_B/traj_data.json", "{}")
+        zf.writestr(
+            "json_2.1.1/valid_seen/pick_and_place_simple-Mug-None-Desk-1/trial_A/game.tw-pddl", GAME
+        )
+        zf.writestr(
+            "json_2.1.1/train/look_at_obj_in_light-CD-None-DeskLamp-2/trial_B/game.tw-pddl", GAME
+        )
+        zf.writestr(
+            "json_2.1.1/train/look_at_obj_in_light-CD-None-DeskLamp-2/trial_B/traj_data.json", "{}"
+        )
         zf.writestr("json_2.1.1/valid_train/x-y/trial_C/game.tw-pddl", GAME)  # unknown split
         zf.writestr("../evil/valid_seen/a-b/t/game.tw-pddl", GAME)  # path traversal
     return path

@@ -78,8 +78,16 @@ def test_bad_game_files_name_the_file(tmp_path: Path, content: str | None, messa
 
 @pytest.mark.alfworld
 @pytest.mark.usefixtures("engine_installed")
-@pytest.mark.parametrize("content", [None, "{not json", json.dumps(
-    {"pddl_domain": "(define (domain broken", "grammar": "{}", "pddl_problem": "(nope)"})])
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,
+        "{not json",
+        json.dumps(
+            {"pddl_domain": "(define (domain broken", "grammar": "{}", "pddl_problem": "(nope)"}
+        ),
+    ],
+)
 def test_env_reset_on_a_bad_game_names_the_file(tmp_path: Path, content: str | None) -> None:
     task_id = _fake_official(tmp_path, content)
     if content is None:  # the index only lists existing files; ask for the id directly

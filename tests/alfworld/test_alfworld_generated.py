@@ -36,7 +36,9 @@ def test_problem_uses_alfred_naming_and_declares_domain_constants() -> None:
                   "KnifeType - otype", "ButterKnifeType - otype", "DeskLampType - otype"):  # fmt: skip
         assert const in text
     ids = re.findall(r"^\s+(\S+) - object$", text, flags=re.M)
-    assert ids and all(re.fullmatch(r"[A-Za-z]+(_bar__(plus|minus)_\d\d_dot_\d\d){3}", i) for i in ids)
+    assert ids and all(
+        re.fullmatch(r"[A-Za-z]+(_bar__(plus|minus)_\d\d_dot_\d\d){3}", i) for i in ids
+    )
     basins = [rid for lay in clean for rid, rt in lay.receptacles if rt == "SinkBasin"]
     assert basins and all(re.fullmatch(r"Sink_bar_.*_bar_SinkBasin", b) for b in basins)
 
@@ -71,7 +73,9 @@ def test_task_ids_and_seeds() -> None:
                 f"train/heat/{generated.TASKS_PER_CATEGORY['train']}"):  # fmt: skip
         with pytest.raises(ValueError, match="<split>/<category>/<index>"):
             games.parse_task_id(bad)
-    seeds = {task_seed(s, c, i) for s in ("train", "valid_seen") for c in CATEGORIES for i in range(24)}
+    seeds = {
+        task_seed(s, c, i) for s in ("train", "valid_seen") for c in CATEGORIES for i in range(24)
+    }
     assert len(seeds) == 2 * 6 * 24  # splits draw disjoint seeds
 
 

@@ -27,9 +27,7 @@ def _make(data: Path, split: str = "valid_unseen") -> Any:
     return proxmo_bench.make(TASK, source="official", split=split, data_dir=str(data))
 
 
-SECOND_UNSEEN = (
-    "valid_unseen/pick_two_obj_and_place-CD-None-Safe-308/trial_T20190907_050942_897916"
-)
+SECOND_UNSEEN = "valid_unseen/pick_two_obj_and_place-CD-None-Safe-308/trial_T20190907_050942_897916"
 
 
 def test_check_task_official(alfworld_data: Path) -> None:

@@ -36,7 +36,9 @@ def test_engine_contract(game_file: Path) -> None:
     engine.load(game_file)
     start = engine.reset()
     assert start.obs.startswith("-= Welcome to TextWorld, ALFRED! =-")
-    assert list(start.admissible) == sorted(set(start.admissible)) and "help" not in start.admissible
+    assert (
+        list(start.admissible) == sorted(set(start.admissible)) and "help" not in start.admissible
+    )
     assert not start.won and not start.done
     nothing = engine.step("fly to the moon")
     assert nothing.obs == "Nothing happens." and nothing.admissible == start.admissible
