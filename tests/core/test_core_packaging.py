@@ -68,7 +68,10 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
     code = (
         "import proxmo_bench, proxmo_bench.envs, proxmo_bench.agents, proxmo_bench.envs.keyroom;"
         "assert 'site-packages' in proxmo_bench.envs.__file__, proxmo_bench.envs.__file__;"
-        "import gymnasium; gymnasium.make('proxmo/KeyRoom-v0').reset(seed=0); print('ok')"
+        "import gymnasium; gymnasium.make('proxmo/KeyRoom-v0').reset(seed=0);"
+        "from proxmo_bench.training.cli import list_presets; assert 'keyroom_light' in list_presets();"
+        "import proxmo_bench.envs.webshop, proxmo_bench.envs.customer_service.domains.retail;"
+        "import proxmo_bench.envs.alfworld.fast; print('ok')"
     )
     out = subprocess.run(
         [str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
