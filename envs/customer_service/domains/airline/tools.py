@@ -12,7 +12,7 @@ import copy
 import json
 from typing import Literal, TypedDict
 
-from proxmo_bench.envs.customer_service.calculator import calculate as _calculate
+from proxmo_bench.envs.customer_service.common_tools import CommonTools
 from proxmo_bench.envs.customer_service.database import Table
 from proxmo_bench.envs.customer_service.domains.airline.records import (
     Flight,
@@ -23,7 +23,7 @@ from proxmo_bench.envs.customer_service.domains.airline.records import (
     Reservation,
     User,
 )
-from proxmo_bench.envs.customer_service.toolkit import ToolError, ToolKit, tool
+from proxmo_bench.envs.customer_service.toolkit import ToolError, tool
 
 Cabin = Literal["basic_economy", "economy", "business"]
 
@@ -80,7 +80,7 @@ def _leg(ref: FlightRef, price: float, origin: str, destination: str) -> FlightL
     }
 
 
-class AirlineTools(ToolKit):
+class AirlineTools(CommonTools):
     """Tools over the tables ``users``, ``reservations`` and ``flights``."""
 
     @property
@@ -117,15 +117,6 @@ class AirlineTools(ToolKit):
         return flight, day
 
     # ---- read-only tools -----------------------------------------------------------------------
-    @tool()
-    def calculate(self, expression: str) -> str:
-        """Evaluate an arithmetic expression and return the result rounded to 2 decimals.
-
-        Args:
-            expression: numbers combined with +, -, *, / and parentheses, e.g. '(12.5 + 3) * 2'.
-        """
-        return _calculate(expression)
-
     @tool()
     def get_reservation_details(self, reservation_id: str) -> str:
         """Return a reservation: flights, passengers, cabin, baggage, insurance and payments.
@@ -210,27 +201,6 @@ class AirlineTools(ToolKit):
                     }
                     results.append([leg1, leg2])
         return json.dumps(results)
-
-    @tool()
-    def think(self, thought: str) -> str:
-        """Write down a reasoning step; nothing is looked up or changed.
-
-        Args:
-            thought: the reasoning to record.
-        """
-        return ""
-
-    @tool(terminal=True)
-    def transfer_to_human_agents(self, summary: str) -> str:
-        """Hand the conversation to a human agent and end it.
-
-        Only for requests the policy does not allow you to handle, or when the customer asks for
-        a human explicitly.
-
-        Args:
-            summary: a short summary of the customer's issue for the human agent.
-        """
-        return "Transfer successful"
 
     # ---- writing tools -------------------------------------------------------------------------
     @tool(writes=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from proxmo_bench.envs.customer_service.calculator import calculate as _calculate
+from proxmo_bench.envs.customer_service.common_tools import CommonTools
 from proxmo_bench.envs.customer_service.database import Table
 from proxmo_bench.envs.customer_service.domains.retail.records import (
     Order,
@@ -18,7 +18,7 @@ from proxmo_bench.envs.customer_service.domains.retail.records import (
     Transaction,
     User,
 )
-from proxmo_bench.envs.customer_service.toolkit import ToolError, ToolKit, tool
+from proxmo_bench.envs.customer_service.toolkit import ToolError, tool
 
 CancelReason = Literal["no longer needed", "ordered by mistake"]
 
@@ -27,7 +27,7 @@ def _dump(record: Any) -> str:
     return json.dumps(record)
 
 
-class RetailTools(ToolKit):
+class RetailTools(CommonTools):
     """Tools over the tables ``users``, ``orders`` and ``products``."""
 
     @property
@@ -79,15 +79,6 @@ class RetailTools(ToolKit):
         return diff
 
     # ---- read-only tools -----------------------------------------------------------------------
-    @tool()
-    def calculate(self, expression: str) -> str:
-        """Evaluate an arithmetic expression and return the result rounded to 2 decimals.
-
-        Args:
-            expression: numbers combined with +, -, *, / and parentheses, e.g. '(12.5 + 3) * 2'.
-        """
-        return _calculate(expression)
-
     @tool()
     def find_user_id_by_email(self, email: str) -> str:
         """Look up a customer's user id from their email address (case-insensitive).
@@ -159,27 +150,6 @@ class RetailTools(ToolKit):
         """List every product type sold by the shop as a JSON map from name to product id."""
         names = {p["name"]: p["product_id"] for p in self.products.values()}
         return _dump(dict(sorted(names.items())))
-
-    @tool()
-    def think(self, thought: str) -> str:
-        """Write down a reasoning step; nothing is looked up or changed.
-
-        Args:
-            thought: the reasoning to record.
-        """
-        return ""
-
-    @tool(terminal=True)
-    def transfer_to_human_agents(self, summary: str) -> str:
-        """Hand the conversation to a human agent and end it.
-
-        Only for requests the policy does not allow you to handle, or when the customer asks for
-        a human explicitly.
-
-        Args:
-            summary: a short summary of the customer's issue for the human agent.
-        """
-        return "Transfer successful"
 
     # ---- writing tools -------------------------------------------------------------------------
     @tool(writes=True)
