@@ -120,7 +120,9 @@ class AlfWorldEnv(TextEnv):
                 )
         self.categories = tuple(categories) if categories is not None else CATEGORIES
         self.source_name = source
-        self.games = make_source(source, data_dir=data_dir, cache_dir=cache_dir, difficulty=difficulty)
+        self.games = make_source(
+            source, data_dir=data_dir, cache_dir=cache_dir, difficulty=difficulty
+        )
         self.task_subset: tuple[str, ...] | None = None
         if task_ids is not None:
             if isinstance(task_ids, str) or not task_ids:
@@ -137,6 +139,14 @@ class AlfWorldEnv(TextEnv):
         self._pools: dict[str, tuple[str, ...]] = {}
 
     # ---- task choice -------------------------------------------------------------------------
+    def task_ids(self, split: str) -> tuple[str, ...]:
+        """The task ids this env draws from in ``split`` (``categories``/``task_ids`` applied).
+
+        Evaluation code lists episodes through this, so a category-restricted env is also
+        evaluated on those categories only.
+        """
+        return self._task_pool(split)
+
     def _task_pool(self, split: str) -> tuple[str, ...]:
         """Task ids of ``split`` restricted to ``self.categories`` (sorted; cached)."""
         if self.task_subset is not None:
@@ -147,7 +157,9 @@ class AlfWorldEnv(TextEnv):
             if self.categories != CATEGORIES:
                 ids = tuple(t for t in ids if self.games.parse_task_id(t)[1] in self.categories)
             if not ids:
-                raise ValueError(f"no ALFWorld tasks of categories {list(self.categories)} in {split!r}")
+                raise ValueError(
+                    f"no ALFWorld tasks of categories {list(self.categories)} in {split!r}"
+                )
             pool = self._pools[split] = ids
         return pool
 

@@ -57,17 +57,23 @@ class GeneratedGames:
 
     source = "generated"
 
-    def __init__(self, cache_dir: str | os.PathLike[str] | None = None, difficulty: int = 2) -> None:
+    def __init__(
+        self, cache_dir: str | os.PathLike[str] | None = None, difficulty: int = 2
+    ) -> None:
         if difficulty not in DIFFICULTIES:
             raise ValueError(f"difficulty must be one of {list(DIFFICULTIES)}, got {difficulty!r}")
         self.difficulty = difficulty
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        self.cache_dir = (
+            Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        )
         self._ids: dict[str, tuple[str, ...]] = {}
 
     def task_ids(self, split: str) -> tuple[str, ...]:
         """Task ids of ``split``, sorted."""
         if split not in TASKS_PER_CATEGORY:
-            raise ValueError(f"ALFWorld split must be one of {list(TASKS_PER_CATEGORY)}, got {split!r}")
+            raise ValueError(
+                f"ALFWorld split must be one of {list(TASKS_PER_CATEGORY)}, got {split!r}"
+            )
         ids = self._ids.get(split)
         if ids is None:
             n = TASKS_PER_CATEGORY[split]

@@ -120,7 +120,11 @@ class _Namer:
         self.used: set[str] = set()
 
     def _coords(self) -> str:
-        x, y, z = self.rng.uniform(-3.5, 3.5), self.rng.uniform(0.0, 2.2), self.rng.uniform(-3.5, 3.5)
+        x, y, z = (
+            self.rng.uniform(-3.5, 3.5),
+            self.rng.uniform(0.0, 2.2),
+            self.rng.uniform(-3.5, 3.5),
+        )
         return f"{_signed(x)}_bar_{_signed(y)}_bar_{_signed(z)}"
 
     def thing(self, kind: str) -> str:
@@ -164,9 +168,7 @@ def _draw_receptacle_types(room: Room, difficulty: int, rng: np.random.Generator
     return types
 
 
-def _task_choices(
-    room: Room, category: str, present: set[str]
-) -> list[tuple[str, str | None]]:
+def _task_choices(room: Room, category: str, present: set[str]) -> list[tuple[str, str | None]]:
     """(target object type, goal receptacle type) pairs this room can host for ``category``."""
     choices: list[tuple[str, str | None]] = []
     for otype in room.objects:
@@ -258,7 +260,9 @@ def _goal_pddl(layout: Layout) -> str:
 
 def problem_text(layout: Layout, name: str) -> str:
     """The PDDL problem of ``layout`` for the ``alfred`` domain."""
-    otypes = sorted({o[1] for o in layout.objects} | {layout.target} | set(DOMAIN_CONSTANTS["otype"]))
+    otypes = sorted(
+        {o[1] for o in layout.objects} | {layout.target} | set(DOMAIN_CONSTANTS["otype"])
+    )
     rtypes = sorted({r[1] for r in layout.receptacles} | set(DOMAIN_CONSTANTS["rtype"]))
     locs = sorted({*layout.locations.values(), layout.start})
     objects = ["agent1 - agent"]

@@ -41,7 +41,9 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     if data_dir is None:
         env_value = os.environ.get("ALFWORLD_DATA")
         if not env_value:
-            raise AlfWorldDataError(f"ALFWORLD_DATA is not set and no data_dir was given; {_HOW_TO_GET}")
+            raise AlfWorldDataError(
+                f"ALFWORLD_DATA is not set and no data_dir was given; {_HOW_TO_GET}"
+            )
         root = Path(env_value).expanduser()
         origin = f"ALFWORLD_DATA={env_value!r}"
     else:

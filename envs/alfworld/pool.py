@@ -204,7 +204,9 @@ class EnvPool:
                 info = dict(last[1]) if last is not None else {}
                 reason = self._errors[self._owner[i]] or "unknown worker failure"
                 info.update(action_valid=False, env_error=reason)
-                out.append((f"The environment failed: {reason.splitlines()[-1]}", 0.0, False, True, info))
+                out.append(
+                    (f"The environment failed: {reason.splitlines()[-1]}", 0.0, False, True, info)
+                )
             else:
                 out.append(res)
         return out

@@ -91,10 +91,10 @@ class _TranslationCache:
         """Route ``fast_downward.pddl2sas`` through this cache while the block runs."""
         original = fast_downward.pddl2sas
 
-        def pddl2sas(domain: str, problem: str, verbose: bool = False, optimize: bool = False) -> Any:
-            key = hashlib.sha256(
-                f"{optimize}\0{domain}\0{problem}".encode()
-            ).hexdigest()
+        def pddl2sas(
+            domain: str, problem: str, verbose: bool = False, optimize: bool = False
+        ) -> Any:
+            key = hashlib.sha256(f"{optimize}\0{domain}\0{problem}".encode()).hexdigest()
             with self._lock:
                 hit = self._entries.get(key)
                 if hit is not None:
@@ -208,7 +208,9 @@ class TextWorldEngine:
     def _convert(state: Any, done: bool) -> EngineState:
         won = bool(state["won"])
         admissible = tuple(c for c in state["admissible_commands"] if c != "help")
-        return EngineState(obs=str(state["feedback"]), won=won, done=done or won, admissible=admissible)
+        return EngineState(
+            obs=str(state["feedback"]), won=won, done=done or won, admissible=admissible
+        )
 
     def close(self) -> None:
         self._env = None

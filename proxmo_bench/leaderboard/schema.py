@@ -82,7 +82,7 @@ class TaskRef(_Model):
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+-v\d+$", max_length=128)
     env_version: str = Field(min_length=1, max_length=64)
-    env_kwargs: dict[str, Scalar] = Field(default_factory=dict)
+    env_kwargs: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
     categories: list[str] = Field(default_factory=list, max_length=MAX_CATEGORIES)
 
 

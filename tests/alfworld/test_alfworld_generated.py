@@ -149,3 +149,14 @@ def test_generation_is_deterministic_across_calls() -> None:
     assert a["generator"] == {"version": generator.GENERATOR_VERSION, "seed": 5, "category": "pick2",
                               "difficulty": 1, "room": a["generator"]["room"],
                               "attempt": a["generator"]["attempt"]}  # fmt: skip
+
+
+def test_task_ids_respect_categories(gen_cache: Path) -> None:
+    """Evaluation lists episodes through task_ids: a pick/look env must list pick/look tasks only."""
+    from proxmo_bench.envs.alfworld.env import AlfWorldEnv
+
+    env = AlfWorldEnv(source="generated", categories=["pick", "look"], cache_dir=gen_cache)
+    ids = env.task_ids("valid_unseen")
+    assert ids and {t.split("/")[1] for t in ids} == {"pick", "look"}
+    everything = AlfWorldEnv(source="generated", cache_dir=gen_cache).task_ids("valid_unseen")
+    assert set(ids) < set(everything)
