@@ -72,7 +72,7 @@ ALFWORLD = QuickstartSetting(
         "eval_episodes": 24,
         "eval_split": "valid_unseen",
     },
-    eval_episodes=64,
+    eval_episodes=48,  # every pick/look task of the generated valid_unseen split
 )
 
 KEYROOM = QuickstartSetting(

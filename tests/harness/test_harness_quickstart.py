@@ -45,3 +45,13 @@ def test_settings_are_valid_bench_configs(setting: qs.QuickstartSetting, tmp_pat
     for c in configs:  # only the estimator differs between the runs of one seed
         c.pop("estimator"), c.pop("out_dir")
     assert configs[0] == configs[1] == configs[2]
+
+
+def test_alfworld_setting_evaluates_on_existing_tasks() -> None:
+    """The held-out split must hold at least the requested evaluation episodes."""
+    from proxmo_bench.envs.alfworld.env import AlfWorldEnv
+
+    kwargs = {k: v for k, v in qs.ALFWORLD.env_kwargs.items() if k != "difficulty"}
+    env = AlfWorldEnv(**kwargs)  # listing task ids generates no game
+    ids = env.task_ids(qs.ALFWORLD.train["eval_split"])
+    assert qs.ALFWORLD.eval_episodes <= len(ids)
