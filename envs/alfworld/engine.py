@@ -133,12 +133,18 @@ def make_engine(name: str) -> Engine:
     return engine
 
 
+#: ``format`` of a compact generated game (no domain/grammar texts; fast engine only).
+COMPACT_GAME_FORMAT = "proxmo-bench/alfworld-generated-compact/v1"
+
+
 def read_game_file(game_file: Path) -> dict[str, object]:
     """The JSON content of a ``game.tw-pddl`` file, with its required keys checked.
 
     Raises:
         GameFileError: the file is missing, is not a JSON object, or lacks ``pddl_domain``,
-            ``grammar`` or ``pddl_problem`` (each must be a non-empty string).
+            ``grammar`` or ``pddl_problem`` (each must be a non-empty string); for a compact
+            generated game (``format`` set): an unknown format, or a missing
+            ``pddl_domain_sha256``, ``task`` or ``pddl_problem``.
     """
     import json
 
@@ -151,7 +157,17 @@ def read_game_file(game_file: Path) -> dict[str, object]:
         raise GameFileError(f"ALFWorld game file {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise GameFileError(f"ALFWorld game file {path} must hold a JSON object")
-    for key in ("pddl_domain", "grammar", "pddl_problem"):
+    if "format" in data:
+        # A compact generated game (envs/alfworld/generator.py: compact_game), for the fast engine.
+        if data["format"] != COMPACT_GAME_FORMAT:
+            raise GameFileError(
+                f"ALFWorld game file {path}: field 'format' is {data['format']!r}; this version "
+                f"reads {COMPACT_GAME_FORMAT!r}"
+            )
+        required: tuple[str, ...] = ("pddl_domain_sha256", "task", "pddl_problem")
+    else:
+        required = ("pddl_domain", "grammar", "pddl_problem")
+    for key in required:
         value = data.get(key)
         if not isinstance(value, str) or not value.strip():
             raise GameFileError(

@@ -23,7 +23,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from proxmo_bench.envs.alfworld.generator import DIFFICULTIES, GENERATOR_VERSION, generate_game
+from proxmo_bench.envs.alfworld.engine import EngineUnavailableError
+from proxmo_bench.envs.alfworld.generator import (
+    DIFFICULTIES,
+    GENERATOR_VERSION,
+    compact_game,
+    generate_game,
+)
 from proxmo_bench.envs.alfworld.task_types import CATEGORIES
 
 #: Tasks per category in each split.
@@ -111,19 +117,46 @@ class GeneratedGames:
         return self.game_file_for_seed(seed, category)
 
     def game_file_for_seed(self, seed: int, category: str) -> Path:
-        """The cached game file of ``generate_game(seed, category, self.difficulty)``."""
+        """The cached game file of ``generate_game(seed, category, self.difficulty)``.
+
+        Without the ``[alfworld]`` extra, a pre-solved input (:mod:`.presolved`) gets a compact
+        game file instead (``<stem>.compact.json``), which the fast engine plays.
+
+        Raises:
+            EngineUnavailableError: the game is not cached, not pre-solved, and the ``[alfworld]``
+                extra that generates it is not installed.
+        """
         folder = self.cache_dir / f"generator-v{GENERATOR_VERSION}"
-        path = folder / f"{category}-d{self.difficulty}-{seed}.tw-pddl"
+        stem = f"{category}-d{self.difficulty}-{seed}"
+        path = folder / f"{stem}.tw-pddl"
         if path.is_file():
             return path
-        game = generate_game(seed, category, self.difficulty)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=path.name, suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(game, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            game = generate_game(seed, category, self.difficulty)
+        except EngineUnavailableError as missing:
+            compact_path = folder / f"{stem}.compact.json"
+            if compact_path.is_file():
+                return compact_path
+            compact = compact_game(seed, category, self.difficulty)
+            if compact is None:
+                raise EngineUnavailableError(
+                    f"generated ALFWorld game {stem} is not among the pre-solved games shipped "
+                    f"with proxmo-bench, and generating it needs the planner: {missing}"
+                ) from missing
+            _write_atomic(compact_path, compact)
+            return compact_path
+        _write_atomic(path, game)
         return path
+
+
+def _write_atomic(path: Path, document: dict[str, object]) -> None:
+    """Write ``document`` as JSON to ``path`` so concurrent writers never leave a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

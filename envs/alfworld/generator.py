@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from proxmo_bench.envs.alfworld.engine import EngineUnavailableError
+from proxmo_bench.envs.alfworld.engine import COMPACT_GAME_FORMAT, EngineUnavailableError
+from proxmo_bench.envs.alfworld.fast.problem import PACKAGE_DOMAIN_FINGERPRINT
+from proxmo_bench.envs.alfworld.presolved import Solution, presolved, problem_sha256
 from proxmo_bench.envs.alfworld.scenes import (
     CLEANABLE,
     COOLABLE,
@@ -339,48 +342,118 @@ class _Planner:
         return plan if state["won"] else None
 
 
-def generate_game(seed: int, category: str, difficulty: int = 2) -> dict[str, Any]:
-    """A solvable ``game.tw-pddl`` document (a JSON-ready dict) for the given inputs.
-
-    Keys: ``pddl_domain``, ``grammar`` (with the goal sentence filled in), ``pddl_problem``,
-    ``solvable`` (True), ``walkthrough`` (the checked plan), ``generator`` (version, seed, category,
-    difficulty, room, attempt).
-
-    Raises:
-        ValueError: unknown category or difficulty, or a negative seed.
-        GenerationError: no attempt produced a solvable layout.
-    """
+def _check_inputs(seed: int, category: str, difficulty: int) -> None:
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {list(CATEGORIES)}, got {category!r}")
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"difficulty must be one of {list(DIFFICULTIES)}, got {difficulty!r}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
+
+
+def _problem(seed: int, category: str, difficulty: int, attempt: int) -> tuple[Layout, str]:
+    layout = draw_layout(seed, category, difficulty, attempt)
+    name = f"gen_{CATEGORY_TO_TASK_TYPE[category]}_{seed}_{difficulty}_{attempt}"
+    return layout, problem_text(layout, name)
+
+
+def _meta(
+    seed: int, category: str, difficulty: int, layout: Layout, attempt: int
+) -> dict[str, Any]:
+    return {
+        "version": GENERATOR_VERSION,
+        "seed": seed,
+        "category": category,
+        "difficulty": difficulty,
+        "room": layout.room,
+        "attempt": attempt,
+    }
+
+
+def _shipped_solution(
+    seed: int, category: str, difficulty: int
+) -> tuple[Layout, str, Solution] | None:
+    """The pre-solved attempt of this input with its layout and problem, when shipped and current."""
+    solution = presolved(seed, category, difficulty, GENERATOR_VERSION)
+    if solution is None:
+        return None
+    layout, problem = _problem(seed, category, difficulty, solution.attempt)
+    if problem_sha256(problem) != solution.problem_sha256:
+        return None  # the index was written by another generator: ask the planner
+    return layout, problem, solution
+
+
+def generate_game(
+    seed: int, category: str, difficulty: int = 2, *, use_presolved: bool = True
+) -> dict[str, Any]:
+    """A solvable ``game.tw-pddl`` document (a JSON-ready dict) for the given inputs.
+
+    Keys: ``pddl_domain``, ``grammar`` (with the goal sentence filled in), ``pddl_problem``,
+    ``solvable`` (True), ``walkthrough`` (the checked plan), ``generator`` (version, seed, category,
+    difficulty, room, attempt). Inputs whose planner outcome ships in :mod:`.presolved` are built
+    without running the planner (``use_presolved=False`` runs it anyway); the result is the same.
+
+    Raises:
+        ValueError: unknown category or difficulty, or a negative seed.
+        GenerationError: no attempt produced a solvable layout.
+        EngineUnavailableError: the ``[alfworld]`` extra (logic files, planner) is not installed.
+    """
+    _check_inputs(seed, category, difficulty)
     domain, grammar = logic_files()
-    planner = _Planner.get()
-    for attempt in range(_MAX_ATTEMPTS):
-        layout = draw_layout(seed, category, difficulty, attempt)
-        name = f"gen_{CATEGORY_TO_TASK_TYPE[category]}_{seed}_{difficulty}_{attempt}"
-        game: dict[str, Any] = {
+
+    def document(layout: Layout, problem: str, plan: Sequence[str], attempt: int) -> dict[str, Any]:
+        return {
             "pddl_domain": domain,
             "grammar": grammar.replace("UNKNOWN GOAL", layout.goal_text),
-            "pddl_problem": problem_text(layout, name),
+            "pddl_problem": problem,
             "solvable": True,
+            "walkthrough": list(plan),
+            "generator": _meta(seed, category, difficulty, layout, attempt),
         }
-        plan = planner.solve(game)
+
+    shipped = _shipped_solution(seed, category, difficulty) if use_presolved else None
+    if shipped is not None:
+        layout, problem, solution = shipped
+        return document(layout, problem, solution.walkthrough, solution.attempt)
+    planner = _Planner.get()
+    for attempt in range(_MAX_ATTEMPTS):
+        layout, problem = _problem(seed, category, difficulty, attempt)
+        game = document(layout, problem, [], attempt)
+        plan = planner.solve({k: game[k] for k in ("pddl_domain", "grammar", "pddl_problem")})
         if plan is None:
             continue
         game["walkthrough"] = plan
-        game["generator"] = {
-            "version": GENERATOR_VERSION,
-            "seed": seed,
-            "category": category,
-            "difficulty": difficulty,
-            "room": layout.room,
-            "attempt": attempt,
-        }
         return game
     raise GenerationError(
         f"no solvable ALFWorld layout for seed={seed}, category={category!r}, "
         f"difficulty={difficulty} in {_MAX_ATTEMPTS} attempts"
     )
+
+
+#: The task sentence that ``alfred.twl2``'s ``task`` rule prints for a goal.
+TASK_SENTENCE = "Your task is to: {goal}."
+
+
+def compact_game(seed: int, category: str, difficulty: int) -> dict[str, Any] | None:
+    """A compact game document for a pre-solved input, or ``None`` when it is not shipped.
+
+    It carries what the fast engine reads from a full file, with no ``alfworld`` files needed: the
+    problem, the task sentence, the walkthrough, the generator metadata, and the fingerprint of the
+    ``alfred.pddl`` domain the full file would carry (``pddl_domain_sha256``). Only the fast engine
+    plays it; :func:`generate_game` builds the full file from the same inputs where ``alfworld`` is
+    installed.
+    """
+    _check_inputs(seed, category, difficulty)
+    shipped = _shipped_solution(seed, category, difficulty)
+    if shipped is None:
+        return None
+    layout, problem, solution = shipped
+    return {
+        "format": COMPACT_GAME_FORMAT,
+        "pddl_domain_sha256": PACKAGE_DOMAIN_FINGERPRINT,
+        "task": TASK_SENTENCE.format(goal=layout.goal_text),
+        "pddl_problem": problem,
+        "solvable": True,
+        "walkthrough": list(solution.walkthrough),
+        "generator": _meta(seed, category, difficulty, layout, solution.attempt),
+    }

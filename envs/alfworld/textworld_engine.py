@@ -146,6 +146,12 @@ class TextWorldEngine:
         if path == self._loaded:
             return
         data = read_game_file(path)
+        if "format" in data:
+            raise GameFileError(
+                f"ALFWorld game file {path} is a compact generated game (no domain and grammar "
+                "texts), which only engine='fast' plays; with the [alfworld] extra installed the "
+                "generated-games source writes full files instead"
+            )
         self._loaded = None
         self._initial = None
         try:

@@ -83,13 +83,13 @@ Formula = Atom | Equal | Not | And | Or | Exists | ForAll
 # ``_domain_fingerprint``) -> the receptacle types ``CleanObject`` accepts. The two texts differ
 # only there: the official game files accept ``SinkType`` and ``SinkBasinType``, the ``alfred.pddl``
 # shipped in the alfworld package (used by our generated games) has ``SinkType`` commented out.
+#: Fingerprint of the ``alfred.pddl`` shipped in the alfworld package (the generated games' domain).
+PACKAGE_DOMAIN_FINGERPRINT = "68c0c8ed4392a559a1ad2c107dc77efc940461cfb6153136190f81d312aaebe9"
 _KNOWN_DOMAINS: dict[str, frozenset[str]] = {
     "9549a55d7ecd967fcbd3f32645c16b56b27a823bc72f2ab7c7e43660f794a063": frozenset(
         {"sinktype", "sinkbasintype"}
     ),
-    "68c0c8ed4392a559a1ad2c107dc77efc940461cfb6153136190f81d312aaebe9": frozenset(
-        {"sinkbasintype"}
-    ),
+    PACKAGE_DOMAIN_FINGERPRINT: frozenset({"sinkbasintype"}),
 }
 # SHA-256 of the supported grammar texts with the task sentence blanked out: the official game
 # files' grammar and the package's ``alfred.twl2`` (whose only difference, the ``help`` rule, prints
@@ -249,24 +249,32 @@ def parse_game(data: Mapping[str, object], path: Path) -> GameProblem:
         GameFileError: the domain or grammar is not the official ALFRED one, or the problem cannot
             be read; the message names the file and the field.
     """
-    domain, grammar, problem = (
-        str(data[key]) for key in ("pddl_domain", "grammar", "pddl_problem")
-    )
-    clean_types = _KNOWN_DOMAINS.get(_domain_fingerprint(domain))
-    if clean_types is None:
-        raise GameFileError(
-            f"ALFWorld game file {path}: field 'pddl_domain' is not the official ALFRED domain "
-            "that the fast engine implements; play this file with engine='textworld'"
-        )
-    if _grammar_fingerprint(grammar) not in _KNOWN_GRAMMARS:
-        raise GameFileError(
-            f"ALFWorld game file {path}: field 'grammar' is not the official ALFRED grammar whose "
-            "texts the fast engine writes; play this file with engine='textworld'"
-        )
-    task_match = _TASK_RE.search(grammar)
-    if task_match is None:
-        raise GameFileError(f"ALFWorld game file {path}: field 'grammar' has no 'task' rule")
-    task = str(json.loads(task_match.group(1)))
+    problem = str(data["pddl_problem"])
+    if "format" in data:  # a compact generated game: domain by fingerprint, task sentence given
+        clean_types = _KNOWN_DOMAINS.get(str(data["pddl_domain_sha256"]))
+        if clean_types is None:
+            raise GameFileError(
+                f"ALFWorld game file {path}: field 'pddl_domain_sha256' names no ALFRED domain "
+                "that the fast engine implements"
+            )
+        task = str(data["task"])
+    else:
+        domain, grammar = str(data["pddl_domain"]), str(data["grammar"])
+        clean_types = _KNOWN_DOMAINS.get(_domain_fingerprint(domain))
+        if clean_types is None:
+            raise GameFileError(
+                f"ALFWorld game file {path}: field 'pddl_domain' is not the official ALFRED "
+                "domain that the fast engine implements; play this file with engine='textworld'"
+            )
+        if _grammar_fingerprint(grammar) not in _KNOWN_GRAMMARS:
+            raise GameFileError(
+                f"ALFWorld game file {path}: field 'grammar' is not the official ALFRED grammar "
+                "whose texts the fast engine writes; play this file with engine='textworld'"
+            )
+        task_match = _TASK_RE.search(grammar)
+        if task_match is None:
+            raise GameFileError(f"ALFWorld game file {path}: field 'grammar' has no 'task' rule")
+        task = str(json.loads(task_match.group(1)))
 
     objects = _parse_objects(_section(problem, "objects", path), path)
     # Lower-case the whole section once (PDDL names are case-insensitive).
