@@ -1,7 +1,8 @@
 """Baseline submissions: untrained agents (random, family experts) evaluated like trained ones.
 
-They set the floor (random over admissible actions) and the ceiling (the family's expert) of each
-leaderboard table, and go through the same evaluation, metrics and submission code as ``bench``.
+They set the floor (random over admissible actions, or random tool calls and messages where a
+family lists none) and the ceiling (the family's expert) of each leaderboard table, and go through
+the same evaluation, metrics and submission code as ``bench``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ EXPERTS: dict[str, tuple[str, Callable[[Any, gymnasium.Env[str, str]], Any]]] = 
         "proxmo_bench.agents.experts.webshop",
         lambda mod, env: mod.WebShopExpert(),
     ),
+    "proxmo/Retail-v0": (
+        "proxmo_bench.agents.experts.customer_service",
+        lambda mod, env: mod.GoldActionAgent.for_env(env),
+    ),
+    "proxmo/Airline-v0": (
+        "proxmo_bench.agents.experts.customer_service",
+        lambda mod, env: mod.GoldActionAgent.for_env(env),
+    ),
+}
+
+#: Random agent (``module:Class``, built with ``seed=``) per task whose env lists no admissible
+#: actions; every other task gets the uniform :class:`RandomAgent` over admissible actions.
+RANDOM_AGENTS: dict[str, str] = {
+    "proxmo/Retail-v0": "proxmo_bench.agents.random_tool_agent:RandomToolAgent",
+    "proxmo/Airline-v0": "proxmo_bench.agents.random_tool_agent:RandomToolAgent",
 }
 
 #: Environment variable naming each family's official data folder (hashed into the manifest).
@@ -68,16 +84,17 @@ def baseline_agent(kind: str, task: str, seed: int) -> tuple[Any, AgentInfo]:
         ValueError: unknown kind, or no expert exists for ``task``.
     """
     if kind == "random":
-        from proxmo_bench.agents.random_agent import RandomAgent
-
+        model_id = RANDOM_AGENTS.get(task, "proxmo_bench.agents.random_agent:RandomAgent")
+        module_name, _, class_name = model_id.partition(":")
+        agent_class = getattr(importlib.import_module(module_name), class_name)
         info = AgentInfo(
             name="random",
             kind="random",
-            model_id="proxmo_bench.agents.random_agent:RandomAgent",
+            model_id=model_id,
             revision=code_revision(),
             params={"seed": seed},
         )
-        return RandomAgent(seed=seed), info
+        return agent_class(seed=seed), info
     if kind == "expert":
         if task not in EXPERTS:
             raise ValueError(f"no expert agent for {task}; experts exist for {sorted(EXPERTS)}")
@@ -163,6 +180,30 @@ class BaselineSpec:
     name: str
 
 
+def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[BaselineSpec]:
+    """Expert and random on the generated test split (100 tasks) and the official test tasks.
+
+    ``n_official`` is the size of tau-bench's test split: the env cannot list its task ids, so
+    the whole split is drawn by resets (every task once).
+    """
+    specs = []
+    for source, n in (("generated", 100), ("official", n_official)):
+        for kind, seeds in (("expert", (0,)), ("random", (0, 1, 2))):
+            specs.append(
+                BaselineSpec(
+                    suite,
+                    task,
+                    kind,
+                    "test",
+                    n,
+                    seeds,
+                    {"source": source},
+                    f"{suite}-{source}-test-{kind}",
+                )
+            )
+    return specs
+
+
 #: The baselines ``leaderboards/`` publishes (official-data entries need the data's env variable).
 PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
     BaselineSpec(
@@ -228,6 +269,8 @@ PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
         {},
         "webshop-generated-test-random",
     ),
+    *_customer_service_baselines("retail", "proxmo/Retail-v0", n_official=115),
+    *_customer_service_baselines("airline", "proxmo/Airline-v0", n_official=50),
 )
 
 

@@ -7,9 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from proxmo_bench.harness.baselines import baseline_agent, official_data_dir, run_baseline
+import proxmo_bench
+from proxmo_bench.harness.baselines import (
+    PUBLISHED_BASELINES,
+    BaselineSpec,
+    baseline_agent,
+    official_data_dir,
+    publish_baselines,
+    run_baseline,
+)
 from proxmo_bench.leaderboard.schema import Manifest
 from proxmo_bench.leaderboard.verify import verify_submission
+
+TAU_BENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tau_bench"
 
 
 def test_random_baseline_submission_verifies(tmp_path: Path) -> None:
@@ -44,3 +54,108 @@ def test_official_data_dir_follows_the_family_variable(monkeypatch: pytest.Monke
     assert official_data_dir("proxmo/ALFWorld-v0", {"source": "generated"}) is None
     explicit = {"source": "official", "data_dir": "/x"}
     assert official_data_dir("proxmo/ALFWorld-v0", explicit) == Path("/x")
+
+
+def test_customer_service_baselines_use_the_tool_agents() -> None:
+    from proxmo_bench.agents.experts.customer_service import GoldActionAgent
+    from proxmo_bench.agents.random_agent import RandomAgent
+    from proxmo_bench.agents.random_tool_agent import RandomToolAgent
+
+    agent, info = baseline_agent("random", "proxmo/Airline-v0", 4)
+    assert isinstance(agent, RandomToolAgent) and info.params == {"seed": 4}
+    assert info.model_id == "proxmo_bench.agents.random_tool_agent:RandomToolAgent"
+    assert isinstance(baseline_agent("random", "proxmo/KeyRoom-v0", 4)[0], RandomAgent)
+    factory, info = baseline_agent("expert", "proxmo/Retail-v0", 0)
+    assert isinstance(factory(proxmo_bench.make("proxmo/Retail-v0")), GoldActionAgent)
+    assert info.model_id == "proxmo_bench.agents.experts.customer_service"
+
+
+@pytest.mark.parametrize("kind", ["expert", "random"])
+def test_customer_service_baseline_submission_verifies(tmp_path: Path, kind: str) -> None:
+    sub = run_baseline(
+        suite="retail",
+        task="proxmo/Retail-v0",
+        kind=kind,
+        split="test",
+        out_dir=tmp_path,
+        n_episodes=6,
+        run_seeds=(0,) if kind == "expert" else (0, 1),
+        env_kwargs={"source": "generated"},
+        created=dt.date(2026, 3, 4),
+    )
+    assert sub.name == f"2026-03-04_retail-generated-test-{kind}"
+    assert sorted(p.name for p in sub.iterdir()) == ["episodes.jsonl.gz", "manifest.json"]
+    m = Manifest.model_validate_json((sub / "manifest.json").read_text())
+    assert m.agent.kind == kind and m.data.source == "generated"
+    if kind == "expert":  # the gold replay solves every generated task
+        assert m.metrics.success.mean == 1.0
+    else:  # generated tasks all need writes that random calls almost never get right
+        assert m.metrics.success.mean < 0.5
+    assert verify_submission(sub).ok
+
+
+@pytest.mark.data
+def test_official_customer_service_baseline_pins_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not TAU_BENCH.is_dir():
+        pytest.skip(f"tau-bench data not found at {TAU_BENCH} (set TAU_BENCH_DATA)")
+    monkeypatch.setenv("TAU_BENCH_DATA", str(TAU_BENCH.resolve()))
+    sub = run_baseline(
+        suite="airline",
+        task="proxmo/Airline-v0",
+        kind="random",
+        split="test",
+        out_dir=tmp_path,
+        n_episodes=4,
+        run_seeds=(0,),
+        env_kwargs={"source": "official"},
+    )
+    m = Manifest.model_validate_json((sub / "manifest.json").read_text())
+    assert m.data.source == "official" and m.data.files_name == "tau_bench"
+    assert m.data.files_sha256 is not None and "data_dir" not in m.task.env_kwargs
+    assert verify_submission(sub).ok
+
+
+def test_every_suite_publishes_expert_and_random_on_each_source() -> None:
+    for suite in ("retail", "airline"):
+        got = {
+            (s.kind, s.env_kwargs["source"], s.split)
+            for s in PUBLISHED_BASELINES
+            if s.suite == suite
+        }
+        assert got == {
+            (kind, source, "test")
+            for kind in ("expert", "random")
+            for source in ("generated", "official")
+        }
+    assert {s.suite for s in PUBLISHED_BASELINES if s.kind == "random"} >= {
+        "keyroom",
+        "alfworld",
+        "webshop",
+        "retail",
+        "airline",
+    }
+
+
+def test_publishing_without_tau_bench_data_skips_the_official_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TAU_BENCH_DATA", raising=False)
+    # the published airline specs, shrunk to 3 episodes and one run
+    specs = [
+        BaselineSpec(s.suite, s.task, s.kind, s.split, 3, (0,), s.env_kwargs, s.name)
+        for s in PUBLISHED_BASELINES
+        if s.suite == "airline"
+    ]
+    said: list[str] = []
+    published = publish_baselines(
+        tmp_path, specs=specs, created=dt.date(2026, 3, 4), log=said.append
+    )
+    assert sorted(p.name for p in published) == [
+        "2026-03-04_airline-generated-test-expert",
+        "2026-03-04_airline-generated-test-random",
+    ]
+    skipped = [line for line in said if line.startswith("skip")]
+    assert len(skipped) == 2 and all("set TAU_BENCH_DATA" in line for line in skipped)
+    assert (tmp_path / "airline" / "LEADERBOARD.md").is_file()
