@@ -351,6 +351,39 @@ def leaderboard_submit(
     console.print(f"[green]published[/green]: {dest}")
 
 
+@leaderboard_app.command("rederive")
+def leaderboard_rederive(
+    paths: Annotated[
+        list[str], typer.Argument(help="submission folders, or suite folders (with submissions/)")
+    ],
+) -> None:
+    """Recompute metrics from the unchanged episodes with the current interval method and
+    rewrite manifest.json; refuses submissions whose episodes do not validate."""
+    from proxmo_bench.leaderboard.rederive import rederive_submission, submission_folders
+    from proxmo_bench.leaderboard.validate import SubmissionError
+
+    failed = False
+    for path in paths:
+        try:
+            folders = submission_folders(path)
+        except SubmissionError as exc:
+            console.print(f"[red]{exc}[/red]")
+            failed = True
+            continue
+        for folder in folders:
+            try:
+                res = rederive_submission(folder)
+            except SubmissionError as exc:
+                console.print(f"[red]refused[/red]  {exc}")
+                failed = True
+                continue
+            what = f"rewritten (was {res.old_method})" if res.changed else "unchanged"
+            console.print(f"[green]{what}[/green]  {folder}")
+            for line in res.differences:
+                console.print(f"      {line}")
+    raise typer.Exit(1 if failed else 0)
+
+
 @leaderboard_app.command("render")
 def leaderboard_render(
     suite: Annotated[str | None, typer.Argument(help="suite (default: all)")] = None,

@@ -6,7 +6,7 @@ Both the harness (writing a submission) and ``validate`` (checking one) call
 Per run: success = fraction of episodes won, score = mean final ``info['score']``, mean return =
 mean reward sum, mean steps; per-category success over the episodes of each category. Across runs:
 the mean of the per-run values, with a percentile-bootstrap interval over runs (2+ runs) or over
-the single run's episodes.
+the single run's episodes, resampled as ``ci.method`` defines (:mod:`proxmo_bench.harness.stats`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from proxmo_bench.harness.stats import bootstrap_ci
+from proxmo_bench.harness.stats import DEFAULT_METHOD, bootstrap_ci
 from proxmo_bench.leaderboard.schema import CIMethod, Interval, Metrics
 from proxmo_bench.rollout.records import EpisodeRecord
 
@@ -34,7 +34,11 @@ def ci_method_for(
 ) -> CIMethod:
     """The interval method a result with ``n_runs`` runs uses (over runs, or over episodes)."""
     return CIMethod(
-        level=level, n_resamples=n_resamples, seed=seed, unit="run" if n_runs > 1 else "episode"
+        method=DEFAULT_METHOD,
+        level=level,
+        n_resamples=n_resamples,
+        seed=seed,
+        unit="run" if n_runs > 1 else "episode",
     )
 
 
@@ -48,7 +52,11 @@ def _interval(
     sample = per_run if ci.unit == "run" else per_episode[0]
     # A distinct stream per metric keeps intervals from sharing resampling noise.
     res = bootstrap_ci(
-        sample, level=ci.level, n_resamples=ci.n_resamples, seed=ci.seed + seed_offset
+        sample,
+        level=ci.level,
+        n_resamples=ci.n_resamples,
+        seed=ci.seed + seed_offset,
+        method=ci.method,
     )
     mean = float(np.mean(per_run))
     return Interval(mean=mean, low=min(res.low, mean), high=max(res.high, mean), per_run=per_run)

@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from proxmo_bench.harness.stats import INTERVAL_METHODS, check_interval_method
+
 SCHEMA_VERSION: Literal[1] = 1
 
 #: Names that become path components: no separators, no leading dot, no "..".
@@ -205,13 +207,31 @@ class Hardware(_Model):
     python: str = Field(max_length=64)
 
 
-class CIMethod(_Model):
-    """How the confidence intervals were computed (so ``validate`` can recompute them)."""
+def _interval_method(value: str) -> str:
+    return check_interval_method(value)
 
-    method: Literal["percentile_bootstrap"] = "percentile_bootstrap"
+
+IntervalMethod = Annotated[
+    str,
+    AfterValidator(_interval_method),
+    Field(
+        json_schema_extra={"enum": list(INTERVAL_METHODS)},
+        description="the resampling definition, see proxmo_bench.harness.stats",
+    ),
+]
+
+
+class CIMethod(_Model):
+    """How the confidence intervals were computed (so ``validate`` can recompute them).
+
+    ``method`` names a resampling definition of :mod:`proxmo_bench.harness.stats`; a manifest
+    naming an unknown or retired one is rejected, since its intervals cannot be recomputed.
+    """
+
+    method: IntervalMethod
     level: FiniteFloat = Field(default=0.95, gt=0.0, lt=1.0)
     n_resamples: int = Field(default=10_000, ge=100, le=200_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     unit: Literal["run", "episode"] = Field(
         description="'run': resample per-run means (2+ runs); 'episode': resample episodes (1 run)"
     )

@@ -67,7 +67,12 @@ def _fail(path: Path, *problems: str) -> SubmissionError:
     return SubmissionError(path, problems)
 
 
-def _check_files(path: Path) -> None:
+def check_files(path: Path) -> None:
+    """The folder holds exactly the submission files, as regular files within the size bounds.
+
+    Raises:
+        SubmissionError: naming each missing, unexpected, linked or oversized entry.
+    """
     if path.is_symlink() or not path.is_dir():
         raise _fail(
             path, "not a folder (a submission is a folder with manifest.json and episodes.jsonl.gz)"
@@ -101,11 +106,12 @@ def _format_validation_error(exc: ValidationError) -> list[str]:
     return out
 
 
-def load_manifest(path: str | Path) -> Manifest:
-    """Read and schema-check ``manifest.json`` from a submission folder (or the file itself).
+def read_manifest_object(path: str | Path) -> dict[str, Any]:
+    """The JSON object of ``manifest.json`` in a submission folder (or the file itself), unchecked
+    against the schema.
 
     Raises:
-        SubmissionError: too large, not JSON, NaN/Infinity, or not matching the schema.
+        SubmissionError: missing, not a regular file, too large, not JSON, or NaN/Infinity.
     """
     path = Path(path)
     folder = path if path.is_dir() else path.parent
@@ -116,15 +122,35 @@ def load_manifest(path: str | Path) -> Manifest:
     if size > MAX_MANIFEST_BYTES:
         raise _fail(folder, f"{MANIFEST} is {size} bytes; the limit is {MAX_MANIFEST_BYTES} bytes")
     try:
-        obj = load_manifest_json(file.read_bytes())
+        return load_manifest_json(file.read_bytes())
     except ValueError as exc:  # JSONDecodeError is a ValueError
         raise _fail(folder, f"{MANIFEST}: not valid JSON ({exc})") from None
     except RecursionError:  # deeply nested arrays: a cheap way to crash a naive parser
         raise _fail(folder, f"{MANIFEST}: JSON nested too deeply") from None
+
+
+def manifest_from_object(folder: str | Path, obj: dict[str, Any]) -> Manifest:
+    """``obj`` checked against the manifest schema.
+
+    Raises:
+        SubmissionError: one message per schema violation, naming the field.
+    """
     try:
         return Manifest.model_validate(obj)
     except ValidationError as exc:
         raise SubmissionError(folder, _format_validation_error(exc)) from None
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and schema-check ``manifest.json`` from a submission folder (or the file itself).
+
+    Raises:
+        SubmissionError: too large, not JSON, NaN/Infinity, or not matching the schema (which
+            includes naming an interval method that is unknown or retired).
+    """
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    return manifest_from_object(folder, read_manifest_object(path))
 
 
 def _check_task(path: Path, m: Manifest) -> None:
@@ -254,20 +280,22 @@ def compare_metrics(claimed: Metrics, actual: Metrics) -> list[str]:
     return out
 
 
-def validate_submission(path: str | Path, *, published: bool = False) -> Submission:
-    """Validate a submission folder; returns its manifest and episodes when every check passes.
+def check_episodes(
+    path: str | Path, m: Manifest, *, published: bool = False
+) -> list[list[EpisodeRecord]]:
+    """Every check of a submission folder after its manifest's schema, except the metric values:
+    folder naming, task and splits, the episodes file, and that each run holds exactly the
+    evaluation episodes with the manifest's task settings. Returns the episodes split into runs.
 
     Args:
-        path: the submission folder.
-        published: the folder sits in ``leaderboards/<suite>/submissions/``: its name must be
-            ``<date>_<name>`` from the manifest and the suite folder must match ``manifest.suite``.
+        path: the submission folder (its files already checked by :func:`check_files`).
+        m: its manifest.
+        published: see :func:`validate_submission`.
 
     Raises:
-        SubmissionError: listing what is wrong. Nothing is written either way.
+        SubmissionError: listing what is wrong.
     """
     path = Path(path)
-    _check_files(path)
-    m = load_manifest(path)
     if published:
         problems = []
         if path.name != m.folder_name():
@@ -291,12 +319,37 @@ def validate_submission(path: str | Path, *, published: bool = False) -> Submiss
         raise _fail(path, f"{EPISODES}: {exc}") from None
     except RecursionError:
         raise _fail(path, f"{EPISODES}: a line holds JSON nested too deeply") from None
-    runs = _check_records(path, m, records)
+    return _check_records(path, m, records)
+
+
+def recompute_metrics(path: str | Path, m: Manifest, runs: list[list[EpisodeRecord]]) -> Metrics:
+    """The metrics of ``runs`` computed as ``m.metrics.ci`` says (method, level, resamples, seed).
+
+    Raises:
+        SubmissionError: they cannot be computed (e.g. the interval unit does not fit the runs).
+    """
     try:
-        actual = compute_metrics(runs, m.task.categories, m.metrics.ci)
+        return compute_metrics(runs, m.task.categories, m.metrics.ci)
     except ValueError as exc:
-        raise _fail(path, f"metrics cannot be recomputed: {exc}") from None
-    problems = compare_metrics(m.metrics, actual)
+        raise _fail(Path(path), f"metrics cannot be recomputed: {exc}") from None
+
+
+def validate_submission(path: str | Path, *, published: bool = False) -> Submission:
+    """Validate a submission folder; returns its manifest and episodes when every check passes.
+
+    Args:
+        path: the submission folder.
+        published: the folder sits in ``leaderboards/<suite>/submissions/``: its name must be
+            ``<date>_<name>`` from the manifest and the suite folder must match ``manifest.suite``.
+
+    Raises:
+        SubmissionError: listing what is wrong. Nothing is written either way.
+    """
+    path = Path(path)
+    check_files(path)
+    m = load_manifest(path)
+    runs = check_episodes(path, m, published=published)
+    problems = compare_metrics(m.metrics, recompute_metrics(path, m, runs))
     if problems:
         raise SubmissionError(path, problems)
     return Submission(path=path, manifest=m, runs=runs)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 from proxmo_bench.agents.random_agent import RandomAgent
 from proxmo_bench.harness.evaluate import evaluate, select_eval_episodes
 from proxmo_bench.leaderboard.build import write_submission
-from proxmo_bench.leaderboard.render import fmt_category, fmt_success, render_suite
+from proxmo_bench.leaderboard.render import (
+    Entry,
+    fmt_category,
+    fmt_success,
+    render_html,
+    render_markdown,
+    render_suite,
+)
 from proxmo_bench.leaderboard.schema import (
     AgentInfo,
     Budget,
@@ -18,6 +26,7 @@ from proxmo_bench.leaderboard.schema import (
     Manifest,
     Training,
 )
+from proxmo_bench.leaderboard.setting import describe, evaluation_setting
 from proxmo_bench.leaderboard.submit import submit_submission
 
 TASK = "proxmo/KeyRoom-v0"
@@ -88,3 +97,128 @@ def test_render_matches_submissions(clean_submission: Path, tmp_path: Path) -> N
     # Rendering is a pure function of the manifests.
     render_suite(root, "keyroom")
     assert md_path.read_text() == md and html_path.read_text() == page
+
+
+# ---- one table per evaluation setting -------------------------------------------------------
+
+ALFWORLD = "proxmo/ALFWorld-v0"
+ALFWORLD_CATEGORIES = ["pick", "look", "clean", "heat", "cool", "pick2"]
+
+
+def _alfworld_entry(
+    clean: Path,
+    name: str,
+    env_kwargs: dict[str, Any],
+    categories: list[str],
+    *,
+    source: str = "generated",
+    success: float = 0.5,
+) -> Entry:
+    """An ALFWorld entry built from the clean manifest (rendering reads manifests only)."""
+    obj = json.loads((clean / "manifest.json").read_text())
+    obj["name"] = name
+    obj["task"] = {
+        "id": ALFWORLD,
+        "env_version": "1",
+        "env_kwargs": {"source": source, **env_kwargs},
+        "categories": ALFWORLD_CATEGORIES,
+    }
+    obj["data"]["source"] = source
+    obj["evaluation"]["split"] = "valid_unseen"
+    iv = obj["metrics"]["success"]
+    iv.update(mean=success, low=success, high=success, per_run=[success] * len(iv["per_run"]))
+    obj["metrics"]["per_category"] = {c: dict(iv) for c in categories}
+    m = Manifest.model_validate(obj)
+    return Entry(m.folder_name(), m)
+
+
+def _sections(md: str) -> dict[str, list[dict[str, str]]]:
+    """Each ``## `` heading with the rows of the table under it."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for block in md.split("\n## ")[1:]:
+        heading, _, body = block.partition("\n")
+        out[heading] = _table(body)
+    return out
+
+
+def test_tables_split_by_evaluation_setting(clean_submission: Path) -> None:
+    entries = [
+        _alfworld_entry(clean_submission, "default", {}, ALFWORLD_CATEGORIES),
+        # the engine does not change episodes, and difficulty 2 is the default: same table
+        _alfworld_entry(
+            clean_submission,
+            "explicit",
+            {"engine": "textworld", "difficulty": 2},
+            ALFWORLD_CATEGORIES,
+        ),
+        _alfworld_entry(
+            clean_submission,
+            "easy",
+            {"difficulty": 1, "categories": ["pick", "look"], "max_episode_steps": 50},
+            ["pick", "look"],
+        ),
+        _alfworld_entry(clean_submission, "short", {"max_episode_steps": 30}, ALFWORLD_CATEGORIES),
+        # every category listed is no restriction
+        _alfworld_entry(
+            clean_submission,
+            "all-listed",
+            {"categories": list(reversed(ALFWORLD_CATEGORIES)), "max_episode_steps": 30},
+            ALFWORLD_CATEGORIES,
+        ),
+        _alfworld_entry(clean_submission, "official", {}, ALFWORLD_CATEGORIES, source="official"),
+    ]
+    md = render_markdown("alfworld", entries)
+    sections = _sections(md)
+    head = f"{ALFWORLD} — generated data, split `valid_unseen` — "
+    assert set(sections) == {
+        head + "all categories, difficulty 2, 30 steps",
+        head + "all categories, difficulty 2, 50 steps",
+        head + "categories pick+look, difficulty 1, 50 steps",
+        f"{ALFWORLD} — official data, split `valid_unseen` — 50 steps",
+    }
+
+    def names(heading: str) -> set[str]:
+        return {r["Submission"].split("_", 1)[1] for r in sections[heading]}
+
+    assert names(head + "all categories, difficulty 2, 50 steps") == {"default", "explicit"}
+    assert names(head + "all categories, difficulty 2, 30 steps") == {"short", "all-listed"}
+    easy = sections[head + "categories pick+look, difficulty 1, 50 steps"]
+    assert names(head + "categories pick+look, difficulty 1, 50 steps") == {"easy"}
+    # only the categories the setting covers get a column
+    assert "pick" in easy[0] and "look" in easy[0]
+    assert not set(easy[0]) & {"clean", "heat", "cool", "pick2"}
+    full = sections[head + "all categories, difficulty 2, 50 steps"]
+    assert set(ALFWORLD_CATEGORIES) <= set(full[0])
+
+    page = render_html("alfworld", entries)
+    for heading in sections:
+        task_part, _, rest = heading.partition(" — ")
+        source_split, _, words = rest.partition(" — ")
+        split = source_split.split("`")[1]
+        assert (
+            f"<h2>{task_part} &mdash; {source_split.split(',')[0]}, split <code>{split}</code>"
+            f" &mdash; {words}</h2>"
+        ) in page
+    assert page.count("<table>") == 4
+
+
+def test_setting_resolves_defaults_and_ignores_neutral_kwargs(clean_submission: Path) -> None:
+    plain = evaluation_setting(_alfworld_entry(clean_submission, "a", {}, []).manifest)
+    same = evaluation_setting(
+        _alfworld_entry(
+            clean_submission,
+            "b",
+            {"engine": "textworld", "difficulty": 2, "max_episode_steps": 50, "reward_scale": 10},
+            [],
+        ).manifest
+    )
+    assert plain.key == same.key and plain.max_steps == 50
+    assert dict(plain.kwargs)["difficulty"] == 2 and "engine" not in dict(plain.kwargs)
+    assert describe(plain) == "50 steps"
+    harder = evaluation_setting(
+        _alfworld_entry(clean_submission, "c", {"reward_scale": 5.5}, []).manifest
+    )
+    assert harder.key != plain.key
+    assert describe(harder) == "reward scale 5.5, 50 steps"
+    assert describe(plain, [harder]) == "reward scale 10, 50 steps"
+    assert harder.categories == tuple(ALFWORLD_CATEGORIES)
