@@ -11,7 +11,9 @@ Reward ``reward_scale`` when the chest is opened with the key in hand.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -64,9 +66,26 @@ class KeyRoomEnv(TextEnv):
     env_version: str = "1"
 
     def __init__(
-        self, *, split: str = "train", reward_scale: float = 10.0, render_mode: str | None = None
+        self,
+        *,
+        split: str = "train",
+        reward_scale: float = 10.0,
+        categories: Sequence[str] | None = None,
+        start_in_chest_room: bool = False,
+        render_mode: str | None = None,
     ):
+        """``categories``: draw only tasks of these categories (``task_id`` resets are not
+        restricted); ``start_in_chest_room``: the easy variant, every episode starts in the chest's
+        room (a ``same_room`` task then takes two steps: ``take key``, ``open chest``)."""
         super().__init__(split=split, reward_scale=reward_scale, render_mode=render_mode)
+        if categories is not None:
+            if isinstance(categories, str) or not categories:
+                raise ValueError(f"categories must be a non-empty list, got {categories!r}")
+            unknown = sorted(set(categories) - set(CATEGORIES))
+            if unknown:
+                raise ValueError(f"unknown KeyRoom categories {unknown}; known: {list(CATEGORIES)}")
+        self.categories = tuple(CATEGORIES if categories is None else categories)
+        self.start_in_chest_room = bool(start_in_chest_room)
         self.task: KeyRoomTask | None = None
 
     # ---- state -------------------------------------------------------------------------------
@@ -84,8 +103,11 @@ class KeyRoomEnv(TextEnv):
             split, index = self._parse_task_id(str(options["task_id"]))
         else:
             split = options["split"]
-            index = int(self.np_random.integers(N_TASKS[split]))
+            pool = [i for i in range(N_TASKS[split]) if CATEGORIES[i % 3] in self.categories]
+            index = pool[int(self.np_random.integers(len(pool)))]
         self.task = build_task(split, index)
+        if self.start_in_chest_room:
+            self.task = dataclasses.replace(self.task, start=self.task.chest_room)
         self.room = self.task.start
         self.drawer_open = False
         self.has_key = False
