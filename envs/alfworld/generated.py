@@ -28,6 +28,7 @@ from proxmo_bench.envs.alfworld.generator import (
     DIFFICULTIES,
     GENERATOR_VERSION,
     compact_game,
+    draw_problem,
     generate_game,
 )
 from proxmo_bench.envs.alfworld.task_types import CATEGORIES
@@ -129,13 +130,13 @@ class GeneratedGames:
         folder = self.cache_dir / f"generator-v{GENERATOR_VERSION}"
         stem = f"{category}-d{self.difficulty}-{seed}"
         path = folder / f"{stem}.tw-pddl"
-        if path.is_file():
+        if path.is_file() and _is_current(path):
             return path
         try:
             game = generate_game(seed, category, self.difficulty)
         except EngineUnavailableError as missing:
             compact_path = folder / f"{stem}.compact.json"
-            if compact_path.is_file():
+            if compact_path.is_file() and _is_current(compact_path):
                 return compact_path
             compact = compact_game(seed, category, self.difficulty)
             if compact is None:
@@ -144,9 +145,38 @@ class GeneratedGames:
                     f"with proxmo-bench, and generating it needs the planner: {missing}"
                 ) from missing
             _write_atomic(compact_path, compact)
+            _CHECKED[compact_path] = True
             return compact_path
         _write_atomic(path, game)
+        _CHECKED[path] = True
         return path
+
+
+#: Cached files checked by this process (path -> current).
+_CHECKED: dict[Path, bool] = {}
+
+
+def _is_current(path: Path) -> bool:
+    """Whether a cached game is what this generator draws for its inputs (checked once a process).
+
+    A file written by an older generator of the same version number (a bump forgotten) or
+    corrupted on disk is not current; the caller then regenerates and overwrites it, so a cache
+    can never silently hold games that a fresh machine would not produce.
+    """
+    known = _CHECKED.get(path)
+    if known is not None:
+        return known
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        meta = doc["generator"]
+        _, problem = draw_problem(
+            int(meta["seed"]), str(meta["category"]), int(meta["difficulty"]), int(meta["attempt"])
+        )
+        current = problem == doc["pddl_problem"] and meta.get("version") == GENERATOR_VERSION
+    except (OSError, ValueError, KeyError, TypeError):
+        current = False
+    _CHECKED[path] = current
+    return current
 
 
 def _write_atomic(path: Path, document: dict[str, object]) -> None:

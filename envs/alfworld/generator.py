@@ -351,7 +351,8 @@ def _check_inputs(seed: int, category: str, difficulty: int) -> None:
         raise ValueError(f"seed must be non-negative, got {seed}")
 
 
-def _problem(seed: int, category: str, difficulty: int, attempt: int) -> tuple[Layout, str]:
+def draw_problem(seed: int, category: str, difficulty: int, attempt: int) -> tuple[Layout, str]:
+    """The layout and PDDL problem text of one attempt (pure; no planner)."""
     layout = draw_layout(seed, category, difficulty, attempt)
     name = f"gen_{CATEGORY_TO_TASK_TYPE[category]}_{seed}_{difficulty}_{attempt}"
     return layout, problem_text(layout, name)
@@ -377,7 +378,7 @@ def _shipped_solution(
     solution = presolved(seed, category, difficulty, GENERATOR_VERSION)
     if solution is None:
         return None
-    layout, problem = _problem(seed, category, difficulty, solution.attempt)
+    layout, problem = draw_problem(seed, category, difficulty, solution.attempt)
     if problem_sha256(problem) != solution.problem_sha256:
         return None  # the index was written by another generator: ask the planner
     return layout, problem, solution
@@ -417,7 +418,7 @@ def generate_game(
         return document(layout, problem, solution.walkthrough, solution.attempt)
     planner = _Planner.get()
     for attempt in range(_MAX_ATTEMPTS):
-        layout, problem = _problem(seed, category, difficulty, attempt)
+        layout, problem = draw_problem(seed, category, difficulty, attempt)
         game = document(layout, problem, [], attempt)
         plan = planner.solve({k: game[k] for k in ("pddl_domain", "grammar", "pddl_problem")})
         if plan is None:

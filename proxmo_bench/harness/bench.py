@@ -184,6 +184,8 @@ class RunResult:
     env_steps: int
     wall_clock_s: float
     train_config: dict[str, Any]
+    #: Training episodes that ended in an env error (a crashed or hung env; the batch went on).
+    train_env_errors: int = 0
 
 
 def weights_sha256(state: Any) -> str:
@@ -239,6 +241,7 @@ def load_run(cfg: BenchConfig, task: str, estimator: str, seed: int) -> RunResul
         weights_sha256=data["weights_sha256"],
         env_steps=int(data["env_steps"]),
         wall_clock_s=float(data["wall_clock_s"]),
+        train_env_errors=int(data.get("train_env_errors", 0)),
         train_config=data["train_config"],
     )
 
@@ -289,12 +292,14 @@ def execute_run(
         env_steps=trainer.env_steps,
         wall_clock_s=wall,
         train_config=tcfg.to_dict(),
+        train_env_errors=int(sum(m.get("train/env_errors", 0) for m in result.metrics)),
     )
     payload = {
         "curve": [p.model_dump() for p in out.curve],
         "weights_sha256": out.weights_sha256,
         "env_steps": out.env_steps,
         "wall_clock_s": out.wall_clock_s,
+        "train_env_errors": out.train_env_errors,
         "train_config": out.train_config,
     }
     tmp = run_dir / (RESULT + ".tmp")
@@ -583,6 +588,10 @@ def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) 
             "seeds": list(cfg.seeds),
             "success": per_seed,
             "paired_differences": diffs,
+            "train_env_errors": {
+                est: [results[(task, est, s)].train_env_errors for s in cfg.seeds]
+                for est in cfg.estimators
+            },
         }
     return summary
 

@@ -170,6 +170,12 @@ def print_results(result: BenchResult, suite: str, console: Any = None) -> None:
                 str(d["n_seeds"]),
             )
         console.print(diff)
+        errors = {e: n for e, n in info.get("train_env_errors", {}).items() if sum(n)}
+        if errors:
+            console.print(
+                f"[yellow]warning: training episodes ended in env errors (per seed): {errors}; "
+                "their reasons are in the runs' episode records and metrics.jsonl[/yellow]"
+            )
     console.print(
         f"Leaderboard: {result.leaderboard_root / suite / 'LEADERBOARD.md'} (and index.html)"
     )

@@ -84,6 +84,14 @@ class TrainConfig:
     """LLM: text every answer starts with (e.g. "<think>"), written for the model."""
     require_think: bool = False
     """Count LLM answers without a ``<think>`` block as invalid."""
+    format_warmup_steps: int = 0
+    """LLM: supervised steps on format-only answers before RL (``training/format_warmup.py``)."""
+    format_warmup_examples: int = 256
+    """LLM: states (from a random policy on the training split) the format warm-start trains on."""
+    format_warmup_batch_size: int = 8
+    """LLM: examples per format warm-start step."""
+    format_warmup_lr: float = 1e-4
+    """LLM: AdamW learning rate of the format warm-start."""
     light_features: int = 2048
     """Light agent: hashed features per text field."""
     light_hidden: int = 64
@@ -192,6 +200,8 @@ class TrainConfig:
             "eval_episodes",
             "light_features",
             "light_hidden",
+            "format_warmup_examples",
+            "format_warmup_batch_size",
         ):
             _positive_int(name, getattr(self, name))
         for name in (
@@ -202,16 +212,35 @@ class TrainConfig:
             "seed",
             "train_seed_pool",
             "num_threads",
+            "format_warmup_steps",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(name, f"must be an integer >= 0, got {value!r}")
-        for name in ("lr", "temperature", "env_timeout_s", "max_grad_norm"):
+        for name in ("lr", "temperature", "env_timeout_s", "max_grad_norm", "format_warmup_lr"):
             _positive_float(name, getattr(self, name))
         for name in ("kl_coef", "entropy_coef", "invalid_penalty", "weight_decay"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise ConfigError(name, f"must be a finite number >= 0, got {value!r}")
+        if self.format_warmup_steps:
+            if self.agent != "llm":
+                raise ConfigError(
+                    "format_warmup_steps",
+                    f"the format warm-start is for agent 'llm', not {self.agent!r}",
+                )
+            if self.lora_rank > 0 and self.kl_coef > 0:
+                raise ConfigError(
+                    "format_warmup_steps",
+                    "with LoRA the KL reference is the base model, which the warm-start does not "
+                    "change; use kl_coef=0 or full fine-tuning (lora_rank=0)",
+                )
+            from proxmo_bench.training.format_warmup import answer_text
+
+            try:
+                answer_text("look", self.response_prefix)
+            except ValueError as exc:
+                raise ConfigError("response_prefix", str(exc)) from None
         if not 0 < self.gamma <= 1:
             raise ConfigError("gamma", f"must be in (0, 1], got {self.gamma!r}")
         if not 0 < self.clip_ratio < 1:

@@ -282,6 +282,8 @@ class Trainer:
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
         log = MetricsLog(self.out, tensorboard=cfg.tensorboard)
+        if resume and self.checkpoint_path.exists() and cfg.format_warmup_steps and cfg.kl_coef:
+            self._rebuild_warm_reference()
         resumed = resume and self.restore()
         log.truncate_after(self.update if resumed else -1)
         save_config(cfg, self.out / "config.yaml")
@@ -289,6 +291,8 @@ class Trainer:
         initial = None
         try:
             if not resumed:
+                if cfg.format_warmup_steps:
+                    self._format_warmup()
                 initial = self.evaluate(save_as="eval_00000")
                 log.write({"update": 0, "env_steps": 0, **initial})
             with _Progress(cfg.progress, cfg.updates, self.update) as advance:
@@ -314,6 +318,67 @@ class Trainer:
             initial_eval=_eval_part(evals[0]) if evals else initial,
             final_eval=_eval_part(evals[-1]) if evals else None,
         )
+
+    # ---- format warm-start (LLM) ----------------------------------------------------------------------
+    def _warmup_examples(self) -> list[Any]:
+        from proxmo_bench.training.format_warmup import random_policy_examples
+
+        cfg = self.cfg
+        return random_policy_examples(
+            cfg.task,
+            self.env_kwargs,
+            cfg.train_split,
+            cfg.format_warmup_examples,
+            seed=cfg.seed + 15_485_863,
+            history_length=cfg.history_length,
+        )
+
+    def _warmup_on(self, module: torch.nn.Module | None) -> list[float]:
+        from proxmo_bench.training.format_warmup import format_warmup
+
+        cfg = self.cfg
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed + 15_485_863)
+            return format_warmup(
+                self.policy,
+                self._warmup_examples(),
+                steps=cfg.format_warmup_steps,
+                batch_size=cfg.format_warmup_batch_size,
+                lr=cfg.format_warmup_lr,
+                seed=cfg.seed,
+                module=module,
+            )
+
+    def _format_warmup(self) -> None:
+        """Evaluate the raw model, run the format warm-start, make it the KL reference.
+
+        ``format_warmup.json`` keeps the raw model's evaluation, the loss of every step and the
+        time taken; the RL phase's ``update 0`` evaluation is the warmed-up model.
+        """
+        raw = self.evaluate(save_as="eval_raw")
+        t0 = time.perf_counter()
+        losses = self._warmup_on(None)
+        seconds = time.perf_counter() - t0
+        reference = getattr(self.policy, "reference", None)
+        if reference is not None:
+            reference.load_state_dict(self.policy.model.state_dict())
+        report = {"raw_eval": raw, "losses": losses, "seconds": seconds}
+        (self.out / "format_warmup.json").write_text(json.dumps(report, indent=2))
+
+    def _rebuild_warm_reference(self) -> None:
+        """On resume: the KL reference is the warmed-up model, so replay the warm-start on it.
+
+        The reference was built from the raw weights; the same seeded warm-start gives the same
+        weights (up to floating-point reduction order on other hardware).
+        """
+        reference = getattr(self.policy, "reference", None)
+        if reference is None:
+            return
+        reference.requires_grad_(True)
+        try:
+            self._warmup_on(reference)
+        finally:
+            reference.requires_grad_(False).eval()
 
     def _write_run_info(self) -> None:
         """``run.json``: what trained (agent identity, estimator with all parameters, versions)."""

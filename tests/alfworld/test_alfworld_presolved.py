@@ -50,6 +50,10 @@ def test_shipped_index_covers_the_quickstart_setting() -> None:
             seed, category, difficulty = _key(task_id, ALFWORLD.env_kwargs["difficulty"])
             assert solution_key(seed, category, difficulty) in sols, task_id
     assert all(s.walkthrough and len(s.problem_sha256) == 64 for s in sols.values())
+    for key, sol in sols.items():  # every entry is current: its problem is what is drawn today
+        category, difficulty, seed = key.split("-")
+        _, problem = generator.draw_problem(int(seed), category, int(difficulty[1:]), sol.attempt)
+        assert presolved.problem_sha256(problem) == sol.problem_sha256, key
 
 
 def test_compact_game_plays_like_the_full_game_without_alfworld(
@@ -172,3 +176,20 @@ def test_cached_compact_file_is_reused(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(generated, "compact_game", boom)
     assert GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0]) == first
+
+
+def test_stale_cached_game_is_regenerated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached file that the current generator would not write (e.g. an old generator's) is redone."""
+    _no_alfworld(monkeypatch)
+    path = GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0])
+    good = path.read_text()
+    doc = json.loads(good)
+    doc["pddl_problem"] = doc["pddl_problem"].replace("(:init", "(:init\n    (openable x)", 1)
+    path.write_text(json.dumps(doc))
+    generated._CHECKED.clear()
+    assert GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0]) == path
+    assert path.read_text() == good
+    path.write_text("{not json")
+    generated._CHECKED.clear()
+    GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0])
+    assert path.read_text() == good

@@ -91,3 +91,28 @@ def test_text_space_and_info_contract_messages() -> None:
     check_info(good)
     with pytest.raises(TypeError, match="score"):
         check_info({**good, "score": 1.5})
+
+
+def test_keyroom_easy_variant_and_category_filter() -> None:
+    check_task(
+        "proxmo/KeyRoom-v0",
+        make_kwargs={"categories": ["same_room"], "start_in_chest_room": True},
+        seeds=(0, 1),
+    )
+    env = make("proxmo/KeyRoom-v0", categories=["same_room"], start_in_chest_room=True)
+    for seed in range(10):
+        obs, info = env.reset(seed=seed)
+        assert info["task_category"] == "same_room"
+        assert "A chest stands here" in obs and "A key lies on the floor" in obs
+        _, _, _, _, info = env.step("take key")
+        _, reward, term, _, info = env.step("open chest")
+        assert term and info["won"] and reward == 10.0
+    only = make("proxmo/KeyRoom-v0", categories=["in_drawer", "other_room"])
+    cats = {only.reset(seed=s)[1]["task_category"] for s in range(30)}
+    assert cats == {"in_drawer", "other_room"}
+    # A task_id reset is not filtered by categories.
+    assert only.reset(options={"task_id": "train/0"})[1]["task_category"] == "same_room"
+    with pytest.raises(ValueError, match="unknown KeyRoom categories"):
+        make("proxmo/KeyRoom-v0", categories=["attic"])
+    with pytest.raises(ValueError, match="non-empty list"):
+        make("proxmo/KeyRoom-v0", categories="same_room")

@@ -66,6 +66,8 @@ def test_bench_writes_verifiable_paired_submissions_and_resumes(tmp_path: Path) 
     assert result.plots[0].stat().st_size > 1000
     diffs = result.summary["tasks"]["proxmo/KeyRoom-v0"]["paired_differences"]
     assert [(d["a"], d["b"]) for d in diffs] == [("grpo", "proxmo")]
+    errors = result.summary["tasks"]["proxmo/KeyRoom-v0"]["train_env_errors"]
+    assert errors == {"grpo": [0, 0], "proxmo": [0, 0]}
     md = (result.leaderboard_root / "keyroom" / "LEADERBOARD.md").read_text()
     assert "2026-02-03_keyroom-v0-grpo-light" in md and "2026-02-03_keyroom-v0-proxmo-light" in md
 
@@ -78,6 +80,7 @@ def test_bench_writes_verifiable_paired_submissions_and_resumes(tmp_path: Path) 
     again = run_bench(cfg)
     assert finished.stat().st_mtime_ns == before
     assert json.loads(redo.read_text())["weights_sha256"] == old["weights_sha256"]
+    assert json.loads(redo.read_text())["train_env_errors"] == 0
     for sub in again.submissions:
         validate_submission(sub)
 
@@ -100,3 +103,24 @@ def test_bench_config_errors_name_the_field(tmp_path: Path, change: dict, messag
     with pytest.raises(ValueError, match=message):
         cfg.validate()
     assert not (tmp_path / "bad").exists()
+
+
+def test_summary_counts_training_env_errors(tmp_path: Path) -> None:
+    """Episodes lost to env errors during training are counted per run and shown, not hidden."""
+    from proxmo_bench.harness.bench import RunResult, summarize
+    from proxmo_bench.rollout.records import EpisodeRecord
+
+    def run(est: str, seed: int, errors: int) -> RunResult:
+        rec = EpisodeRecord(
+            task="proxmo/KeyRoom-v0", task_id="test/0", task_category="same_room", split="test",
+            seed=0, actions=["look"], rewards=[0.0], won=bool(seed), score=float(seed), steps=1,
+            termination="success" if seed else "step_limit", env_version="1",
+        )  # fmt: skip
+        return RunResult("proxmo/KeyRoom-v0", est, seed, [], [rec], "", 0, 0.0, {}, errors)
+
+    cfg = BenchConfig(estimators=["grpo", "proxmo"], seeds=[0, 1])
+    results = {("proxmo/KeyRoom-v0", e, s): run(e, s, 8 * (e == "grpo" and s == 1))
+               for e in ("grpo", "proxmo") for s in (0, 1)}  # fmt: skip
+    summary = summarize(cfg, results)["tasks"]["proxmo/KeyRoom-v0"]
+    assert summary["train_env_errors"] == {"grpo": [0, 8], "proxmo": [0, 0]}
+    assert summary["success"] == {"grpo": [0.0, 1.0], "proxmo": [0.0, 1.0]}
