@@ -384,6 +384,18 @@ def leaderboard_rederive(
     raise typer.Exit(1 if failed else 0)
 
 
+@leaderboard_app.command("baselines")
+def leaderboard_baselines(
+    root: Annotated[str, typer.Option(help="leaderboards folder")] = "leaderboards",
+    suite: Annotated[list[str] | None, typer.Option(help="suite (repeatable; default all)")] = None,
+) -> None:
+    """Make, validate, verify and publish the expert/random baselines missing from ROOT."""
+    from proxmo_bench.harness.baselines import publish_baselines
+
+    published = publish_baselines(root, suites=suite or None, log=console.print)
+    console.print(f"{len(published)} baseline submission(s) published")
+
+
 @leaderboard_app.command("render")
 def leaderboard_render(
     suite: Annotated[str | None, typer.Argument(help="suite (default: all)")] = None,

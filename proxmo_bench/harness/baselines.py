@@ -229,6 +229,27 @@ PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
         {"source": "generated", "engine": "fast"},
         "alfworld-generated-valid-unseen-random",
     ),
+    # The quickstart's easy setting: difficulty 1, pick and look tasks (every one of the split).
+    BaselineSpec(
+        "alfworld",
+        "proxmo/ALFWorld-v0",
+        "expert",
+        "valid_unseen",
+        None,
+        (0,),
+        {"source": "generated", "engine": "fast", "difficulty": 1, "categories": ["pick", "look"]},
+        "alfworld-generated-easy-valid-unseen-expert",
+    ),
+    BaselineSpec(
+        "alfworld",
+        "proxmo/ALFWorld-v0",
+        "random",
+        "valid_unseen",
+        None,
+        (0, 1, 2),
+        {"source": "generated", "engine": "fast", "difficulty": 1, "categories": ["pick", "look"]},
+        "alfworld-generated-easy-valid-unseen-random",
+    ),
     BaselineSpec(
         "alfworld",
         "proxmo/ALFWorld-v0",

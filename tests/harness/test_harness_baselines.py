@@ -159,3 +159,19 @@ def test_publishing_without_tau_bench_data_skips_the_official_entries(
     skipped = [line for line in said if line.startswith("skip")]
     assert len(skipped) == 2 and all("set TAU_BENCH_DATA" in line for line in skipped)
     assert (tmp_path / "airline" / "LEADERBOARD.md").is_file()
+
+
+def test_cli_publishes_missing_baselines_once(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from proxmo_bench.cli import app
+
+    runner = CliRunner()
+    args = ["leaderboard", "baselines", "--root", str(tmp_path), "--suite", "keyroom"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    subs = list((tmp_path / "keyroom" / "submissions").iterdir())
+    assert [p.name.split("_", 1)[1] for p in subs] == ["keyroom-random"]
+    assert (tmp_path / "keyroom" / "LEADERBOARD.md").exists()
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0 and "0 baseline submission(s) published" in second.output
