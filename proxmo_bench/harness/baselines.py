@@ -180,6 +180,25 @@ class BaselineSpec:
     name: str
 
 
+def _alfworld_baselines(
+    setting: str, n_episodes: int | None, env_kwargs: dict[str, Any]
+) -> list[BaselineSpec]:
+    """Expert (one run) and random (three runs) on ALFWorld's valid_unseen split in one setting."""
+    return [
+        BaselineSpec(
+            "alfworld",
+            "proxmo/ALFWorld-v0",
+            kind,
+            "valid_unseen",
+            n_episodes,
+            seeds,
+            dict(env_kwargs),
+            f"alfworld-{setting}-valid-unseen-{kind}",
+        )
+        for kind, seeds in (("expert", (0,)), ("random", (0, 1, 2)))
+    ]
+
+
 def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[BaselineSpec]:
     """Expert and random on the generated test split (100 tasks) and the official test tasks.
 
@@ -209,66 +228,18 @@ PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
     BaselineSpec(
         "keyroom", "proxmo/KeyRoom-v0", "random", "test", 100, (0, 1, 2), {}, "keyroom-random"
     ),
-    BaselineSpec(
-        "alfworld",
-        "proxmo/ALFWorld-v0",
-        "expert",
-        "valid_unseen",
-        100,
-        (0,),
-        {"source": "generated", "engine": "fast"},
-        "alfworld-generated-valid-unseen-expert",
-    ),
-    BaselineSpec(
-        "alfworld",
-        "proxmo/ALFWorld-v0",
-        "random",
-        "valid_unseen",
-        100,
-        (0, 1, 2),
-        {"source": "generated", "engine": "fast"},
-        "alfworld-generated-valid-unseen-random",
-    ),
+    *_alfworld_baselines("generated", 100, {"source": "generated", "engine": "fast"}),
     # The quickstart's easy setting: difficulty 1, pick and look tasks (every one of the split).
-    BaselineSpec(
-        "alfworld",
-        "proxmo/ALFWorld-v0",
-        "expert",
-        "valid_unseen",
+    *_alfworld_baselines(
+        "generated-easy",
         None,
-        (0,),
         {"source": "generated", "engine": "fast", "difficulty": 1, "categories": ["pick", "look"]},
-        "alfworld-generated-easy-valid-unseen-expert",
     ),
-    BaselineSpec(
-        "alfworld",
-        "proxmo/ALFWorld-v0",
-        "random",
-        "valid_unseen",
+    *_alfworld_baselines("official", None, {"source": "official", "engine": "fast"}),
+    *_alfworld_baselines(
+        "official-pick-look",
         None,
-        (0, 1, 2),
-        {"source": "generated", "engine": "fast", "difficulty": 1, "categories": ["pick", "look"]},
-        "alfworld-generated-easy-valid-unseen-random",
-    ),
-    BaselineSpec(
-        "alfworld",
-        "proxmo/ALFWorld-v0",
-        "expert",
-        "valid_unseen",
-        None,
-        (0,),
-        {"source": "official", "engine": "fast"},
-        "alfworld-official-valid-unseen-expert",
-    ),
-    BaselineSpec(
-        "alfworld",
-        "proxmo/ALFWorld-v0",
-        "random",
-        "valid_unseen",
-        None,
-        (0, 1, 2),
-        {"source": "official", "engine": "fast"},
-        "alfworld-official-valid-unseen-random",
+        {"source": "official", "engine": "fast", "categories": ["pick", "look"]},
     ),
     BaselineSpec(
         "webshop",
