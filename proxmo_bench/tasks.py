@@ -114,6 +114,29 @@ def register_task(
     return spec
 
 
+def runtime_tasks() -> list[TaskSpec]:
+    """Tasks registered from Python in this process (not through the entry-point group).
+
+    Worker processes that do not inherit this process's memory (Ray actors, spawned processes)
+    load entry-point tasks themselves; these they must be given (:func:`register_spec`).
+    """
+    return [s for s in _REGISTRY.values() if s.source == "python"]
+
+
+def register_spec(spec: TaskSpec) -> None:
+    """Register ``spec`` as it was registered elsewhere (e.g. in a backend's driver process)."""
+    register_task(
+        spec.id,
+        spec.entry_point,
+        max_episode_steps=spec.max_episode_steps,
+        splits=spec.splits,
+        categories=spec.categories,
+        reward_scale=spec.reward_scale,
+        description=spec.description,
+        **spec.kwargs,
+    )
+
+
 def _accepts_kwarg(entry_point: str | Callable[..., Any], name: str) -> bool:
     """Whether ``entry_point`` takes keyword ``name``; string entry points are assumed to."""
     if isinstance(entry_point, str):

@@ -15,9 +15,12 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import gymnasium
+
+if TYPE_CHECKING:
+    from proxmo_bench.tasks import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,12 @@ class EnvBackend(Protocol):
 class EnvHost:
     """Owns the envs of some slots; runs inside whichever process or actor hosts them."""
 
-    def __init__(self) -> None:
+    def __init__(self, tasks: Sequence[TaskSpec] = ()) -> None:
+        """``tasks``: specs to register here first (tasks the driver registered at run time)."""
+        from proxmo_bench.tasks import register_spec
+
+        for spec in tasks:
+            register_spec(spec)
         self.envs: dict[int, gymnasium.Env[str, str]] = {}
         self.made_with: dict[int, tuple[str, str]] = {}
 
@@ -134,8 +142,8 @@ class InProcessBackend(EnvHost):
 
 
 # ---- subprocess pool ---------------------------------------------------------------------------
-def _worker_main(conn: mp_connection.Connection) -> None:
-    host = EnvHost()
+def _worker_main(conn: mp_connection.Connection, tasks: Sequence[TaskSpec] = ()) -> None:
+    host = EnvHost(tasks)
     try:
         while True:
             try:
@@ -168,8 +176,9 @@ class SubprocessBackend:
     Args:
         n_workers: worker processes.
         timeout_s: how long one batched request may take in a worker before it counts as hung.
-        start_method: multiprocessing start method; ``"fork"`` (Linux default) lets workers see tasks
-            registered at run time in the parent, ``"spawn"``/``"forkserver"`` only entry-point tasks.
+        start_method: multiprocessing start method (default: the platform's). Under any method,
+            tasks registered at run time in the parent are registered in each worker too (their
+            entry points must be importable or picklable).
     """
 
     def __init__(
@@ -190,7 +199,12 @@ class SubprocessBackend:
         worker = self._workers[w]
         if worker is None or not worker.process.is_alive():
             parent, child = self._ctx.Pipe()
-            proc = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
+            from proxmo_bench.tasks import runtime_tasks
+
+            # Under "spawn"/"forkserver" a worker does not inherit tasks registered at run time.
+            proc = self._ctx.Process(
+                target=_worker_main, args=(child, runtime_tasks()), daemon=True
+            )
             proc.start()
             child.close()
             worker = _Worker(proc, parent)

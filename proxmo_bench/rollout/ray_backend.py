@@ -60,7 +60,11 @@ class RayBackend:
 
     def _actor(self, a: int) -> Any:
         if self._actors[a] is None:
-            self._actors[a] = self._actor_cls.remote()
+            # Actors do not share the driver's memory: tasks it registered at run time (not via
+            # entry points) are sent along, their env classes pickled by reference or by value.
+            from proxmo_bench.tasks import runtime_tasks
+
+            self._actors[a] = self._actor_cls.remote(runtime_tasks())
         return self._actors[a]
 
     def _fail(self, a: int, reason: str) -> None:

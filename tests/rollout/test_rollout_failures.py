@@ -119,3 +119,15 @@ def test_ray_backend_local() -> None:
         assert crashed.records[0].termination == "env_error"
     finally:
         backend.close()
+
+
+def test_spawned_workers_know_tasks_registered_at_run_time() -> None:
+    """A task registered in the driver (not via entry points) works in spawned workers too."""
+    backend = SubprocessBackend(2, timeout_s=60, start_method="spawn")
+    try:
+        batch = _run(backend, "look")
+        assert [r.termination for r in batch.records] == ["step_limit"] * 4, [
+            r.reason for r in batch.records
+        ]
+    finally:
+        backend.close()
