@@ -29,6 +29,10 @@ EXPERTS: dict[str, tuple[str, Callable[[Any, gymnasium.Env[str, str]], Any]]] = 
         "proxmo_bench.agents.experts.alfworld",
         lambda mod, env: mod.AlfWorldExpert.for_env(env),
     ),
+    "proxmo/KeyRoom-v0": (
+        "proxmo_bench.agents.experts.keyroom",
+        lambda mod, env: mod.KeyRoomExpert.for_env(env),
+    ),
     "proxmo/WebShop-v0": (
         "proxmo_bench.agents.experts.webshop",
         lambda mod, env: mod.WebShopExpert(),
@@ -225,6 +229,7 @@ def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[
 
 #: The baselines ``leaderboards/`` publishes (official-data entries need the data's env variable).
 PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
+    BaselineSpec("keyroom", "proxmo/KeyRoom-v0", "expert", "test", 100, (0,), {}, "keyroom-expert"),
     BaselineSpec(
         "keyroom", "proxmo/KeyRoom-v0", "random", "test", 100, (0, 1, 2), {}, "keyroom-random"
     ),
