@@ -42,8 +42,8 @@ def test_random_baseline_submission_verifies(tmp_path: Path) -> None:
 
 
 def test_unknown_baselines_are_refused() -> None:
-    with pytest.raises(ValueError, match="no expert agent for proxmo/KeyRoom-v0"):
-        baseline_agent("expert", "proxmo/KeyRoom-v0", 0)
+    with pytest.raises(ValueError, match="no expert agent for myorg/MyTask-v0"):
+        baseline_agent("expert", "myorg/MyTask-v0", 0)
     with pytest.raises(ValueError, match="'random' or 'expert'"):
         baseline_agent("oracle", "proxmo/KeyRoom-v0", 0)
 
@@ -171,7 +171,9 @@ def test_cli_publishes_missing_baselines_once(tmp_path: Path) -> None:
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     subs = list((tmp_path / "keyroom" / "submissions").iterdir())
-    assert [p.name.split("_", 1)[1] for p in subs] == ["keyroom-random"]
+    assert sorted(p.name.split("_", 1)[1] for p in subs) == ["keyroom-expert", "keyroom-random"]
     assert (tmp_path / "keyroom" / "LEADERBOARD.md").exists()
     second = runner.invoke(app, args)
     assert second.exit_code == 0 and "0 baseline submission(s) published" in second.output
+    for sub in subs:
+        assert verify_submission(sub).ok
