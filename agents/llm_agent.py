@@ -332,12 +332,19 @@ class LLMAgent:
             raise RuntimeError("this LLMAgent keeps no reference model (keep_reference=False)")
 
     def token_logprobs(
-        self, samples: Sequence[LLMSample], *, reference: bool = False, with_entropy: bool = False
+        self,
+        samples: Sequence[LLMSample],
+        *,
+        reference: bool = False,
+        with_entropy: bool = False,
+        module: nn.Module | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Per-token log-probs (S, R), response mask (S, R) and entropies (S, R) or None.
 
         Prompts are left-padded and responses right-padded, so all responses start in the same
-        column and only their ``R + 1`` logit rows are computed (``logits_to_keep``).
+        column and only their ``R + 1`` logit rows are computed (``logits_to_keep``). The policy
+        model scores them (with gradients), or the frozen reference (``reference=True``, no
+        gradients), or ``module`` when given (with gradients; e.g. a copy being trained).
         """
         pad = self.tokenizer.pad_token_id
         P = max(len(s.prompt_ids) for s in samples)
@@ -352,7 +359,10 @@ class LLMAgent:
             attn[i, P - p : P + r] = 1
             resp_mask[i, :r] = 1
         position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
-        ctx = self._reference_model() if reference else nullcontext(self.model)
+        if module is not None:
+            ctx: Any = nullcontext(module)
+        else:
+            ctx = self._reference_model() if reference else nullcontext(self.model)
         grad = torch.no_grad() if reference else nullcontext()
         dev = self.device
         with ctx as net, grad:

@@ -118,49 +118,33 @@ def format_warmup(
     temperature are used). Batches are drawn without replacement, reshuffled each pass, with a
     generator seeded by ``seed``. Returns the loss of every step.
     """
+    from proxmo_bench.agents.llm_agent import LLMSample
+
     net = module if module is not None else agent.model
     tok = agent.tokenizer
-    eos = tok.eos_token_id
-    encoded: list[tuple[list[int], list[int]]] = []
+    samples: list[LLMSample] = []
     for ex in examples:
         prompt = tok(agent.prompt_text(ex.context), add_special_tokens=False)["input_ids"]
-        prompt = prompt[-agent.max_prompt_tokens :]
         answer = tok(answer_text(ex.action, agent.response_prefix), add_special_tokens=False)
-        encoded.append((list(prompt), [*answer["input_ids"], eos]))
+        response = [*answer["input_ids"], tok.eos_token_id]
+        samples.append(
+            LLMSample(
+                torch.tensor(prompt[-agent.max_prompt_tokens :], dtype=torch.long),
+                torch.tensor(response, dtype=torch.long),
+                torch.zeros(len(response)),
+            )
+        )
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     rng = np.random.default_rng(seed)
     order: list[int] = []
     losses: list[float] = []
-    device = next(net.parameters()).device
-    pad = tok.pad_token_id if tok.pad_token_id is not None else eos
     net.train()
     for _ in range(steps):
         if len(order) < batch_size:
-            order.extend(rng.permutation(len(encoded)).tolist())
-        batch = [encoded[order.pop()] for _ in range(min(batch_size, len(encoded)))]
-        P = max(len(p) for p, _ in batch)
-        R = max(len(a) for _, a in batch)
-        ids = torch.full((len(batch), P + R), pad, dtype=torch.long)
-        attn = torch.zeros_like(ids)
-        mask = torch.zeros((len(batch), R), dtype=torch.float32)
-        for i, (p, a) in enumerate(batch):  # left-pad prompts, right-pad answers
-            ids[i, P - len(p) : P] = torch.tensor(p)
-            ids[i, P : P + len(a)] = torch.tensor(a)
-            attn[i, P - len(p) : P + len(a)] = 1
-            mask[i, : len(a)] = 1
-        position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
-        out = net(
-            input_ids=ids.to(device),
-            attention_mask=attn.to(device),
-            position_ids=position_ids.to(device),
-            logits_to_keep=R + 1,
-            use_cache=False,
-        )
-        logits = out.logits[:, :-1].float() / agent.temperature
-        logp = torch.log_softmax(logits, dim=-1)
-        token_logp = logp.gather(-1, ids[:, P:].to(device).unsqueeze(-1)).squeeze(-1)
-        mask = mask.to(device)
+            order.extend(rng.permutation(len(samples)).tolist())
+        batch = [samples[order.pop()] for _ in range(min(batch_size, len(samples)))]
+        token_logp, mask, _ = agent.token_logprobs(batch, module=net)
         loss = -((token_logp * mask).sum(-1) / mask.sum(-1)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
