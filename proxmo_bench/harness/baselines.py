@@ -230,6 +230,20 @@ def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[
 #: The baselines ``leaderboards/`` publishes (official-data entries need the data's env variable).
 PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
     BaselineSpec("keyroom", "proxmo/KeyRoom-v0", "expert", "test", 100, (0,), {}, "keyroom-expert"),
+    # The step limit of the published light-agent runs (preset keyroom_light), for their table.
+    *(
+        BaselineSpec(
+            "keyroom",
+            "proxmo/KeyRoom-v0",
+            kind,
+            "test",
+            100,
+            seeds,
+            {"max_episode_steps": 15},
+            f"keyroom-15-steps-{kind}",
+        )
+        for kind, seeds in (("expert", (0,)), ("random", (0, 1, 2)))
+    ),
     BaselineSpec(
         "keyroom", "proxmo/KeyRoom-v0", "random", "test", 100, (0, 1, 2), {}, "keyroom-random"
     ),
