@@ -171,7 +171,9 @@ def test_cli_publishes_missing_baselines_once(tmp_path: Path) -> None:
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     subs = list((tmp_path / "keyroom" / "submissions").iterdir())
-    assert sorted(p.name.split("_", 1)[1] for p in subs) == ["keyroom-expert", "keyroom-random"]
+    assert sorted(p.name.split("_", 1)[1] for p in subs) == [
+        "keyroom-15-steps-expert", "keyroom-15-steps-random", "keyroom-expert", "keyroom-random"
+    ]  # fmt: skip
     assert (tmp_path / "keyroom" / "LEADERBOARD.md").exists()
     second = runner.invoke(app, args)
     assert second.exit_code == 0 and "0 baseline submission(s) published" in second.output
