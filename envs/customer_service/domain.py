@@ -7,6 +7,7 @@ JSON records) and tasks with gold tool calls, then building a :class:`Domain` fr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from proxmo_bench.envs.customer_service.database import Database
-from proxmo_bench.envs.customer_service.task import GoldAction, Task
+from proxmo_bench.envs.customer_service.task import GoldAction, Task, load_task_file
 from proxmo_bench.envs.customer_service.toolkit import ToolKit
 
 DATA_ENV_VAR = "TAU_BENCH_DATA"
@@ -145,3 +146,49 @@ def read_policy(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"policy file not found: {path}") from None
+
+
+def load_official_domain(
+    data_dir: str | os.PathLike[str] | None,
+    name: str,
+    toolkit: type[ToolKit],
+    record_types: Mapping[str, Any],
+    splits: Sequence[str],
+) -> Domain:
+    """tau-bench's official data of domain ``name`` from ``<data_dir>/<name>``.
+
+    Reads ``db/<table>.json`` for each table of ``record_types`` (every record must have the
+    type's required keys), ``policy.md`` and ``tasks_<split>.json`` per split; a task's category
+    is its first writing tool. Loaded once per folder and process.
+
+    Raises:
+        FileNotFoundError / ValueError: the data folder, a file, a record or a field is missing or
+            malformed (the message names it).
+    """
+    required = tuple(
+        (table, tuple(sorted(rec.__required_keys__))) for table, rec in record_types.items()
+    )
+    root = resolve_data_dir(data_dir, name)
+    # classes are hashable; typeshed's lru_cache signature does not say so for type[...]
+    return _load_official(root, name, toolkit, required, tuple(splits))  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=8)
+def _load_official(
+    root: Path,
+    name: str,
+    toolkit: type[ToolKit],
+    required: tuple[tuple[str, tuple[str, ...]], ...],
+    splits: tuple[str, ...],
+) -> Domain:
+    folder = root / name
+    tables, base_id = load_tables(folder / "db", dict(required))
+    writing = tuple(n for n, spec in toolkit.specs().items() if spec.writes)
+    return Domain(
+        name=name,
+        toolkit=toolkit,
+        db=Database(tables, base_id),
+        policy=read_policy(folder / "policy.md"),
+        tasks={s: load_task_file(folder / f"tasks_{s}.json", s, writing) for s in splits},
+        source="official",
+    )
