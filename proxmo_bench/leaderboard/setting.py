@@ -120,6 +120,8 @@ class EvaluationSetting:
         defaults: the task's defaults for the same kwargs (to tell which were changed).
         max_steps: the step limit (``None`` if the task is not registered and none is recorded).
         task_categories: the task's categories (``manifest.task.categories``).
+        data_sha256: the SHA-256 of the official data files (``manifest.data.files_sha256``;
+            ``None`` for generated data): results on other versions of the data do not compare.
     """
 
     task: str
@@ -129,9 +131,10 @@ class EvaluationSetting:
     defaults: tuple[tuple[str, SettingValue], ...]
     max_steps: int | None
     task_categories: tuple[str, ...]
+    data_sha256: str | None = None
 
     @property
-    def key(self) -> tuple[str, str, str, str, int]:
+    def key(self) -> tuple[str, str, str, str, int, str]:
         """A sortable key: equal exactly when two settings are the same."""
         return (
             self.task,
@@ -139,6 +142,7 @@ class EvaluationSetting:
             self.split,
             json.dumps(self.kwargs),
             -1 if self.max_steps is None else self.max_steps,
+            self.data_sha256 or "",
         )
 
     @property
@@ -176,6 +180,7 @@ def evaluation_setting(m: Manifest) -> EvaluationSetting:
         defaults=tuple(sorted(base.items())),
         max_steps=max_steps,
         task_categories=cats,
+        data_sha256=m.data.files_sha256,
     )
 
 
@@ -207,4 +212,6 @@ def describe(setting: EvaluationSetting, siblings: Sequence[EvaluationSetting] =
     parts = [_fmt_value(k, values.get(k)) for k in sorted(shown)]
     if setting.max_steps is not None:
         parts.append(f"{setting.max_steps} steps")
+    if setting.data_sha256 and any(o.data_sha256 != setting.data_sha256 for o in siblings):
+        parts.append(f"data sha256 {setting.data_sha256[:12]}")
     return ", ".join(parts) if parts else "default setting"

@@ -113,6 +113,7 @@ def _alfworld_entry(
     *,
     source: str = "generated",
     success: float = 0.5,
+    data_sha256: str | None = None,
 ) -> Entry:
     """An ALFWorld entry built from the clean manifest (rendering reads manifests only)."""
     obj = json.loads((clean / "manifest.json").read_text())
@@ -124,6 +125,8 @@ def _alfworld_entry(
         "categories": ALFWORLD_CATEGORIES,
     }
     obj["data"]["source"] = source
+    if data_sha256 is not None:
+        obj["data"]["files_sha256"] = data_sha256
     obj["evaluation"]["split"] = "valid_unseen"
     iv = obj["metrics"]["success"]
     iv.update(mean=success, low=success, high=success, per_run=[success] * len(iv["per_run"]))
@@ -222,3 +225,22 @@ def test_setting_resolves_defaults_and_ignores_neutral_kwargs(clean_submission: 
     assert describe(harder) == "reward scale 5.5, 50 steps"
     assert describe(plain, [harder]) == "reward scale 10, 50 steps"
     assert harder.categories == tuple(ALFWORLD_CATEGORIES)
+
+
+def test_other_official_data_versions_get_their_own_table(clean_submission: Path) -> None:
+    a, b = "a" * 64, "b" * 64
+    entries = [
+        _alfworld_entry(clean_submission, "v1", {}, ALFWORLD_CATEGORIES, source="official",
+                        data_sha256=a),
+        _alfworld_entry(clean_submission, "v1-again", {}, ALFWORLD_CATEGORIES, source="official",
+                        data_sha256=a),
+        _alfworld_entry(clean_submission, "v2", {}, ALFWORLD_CATEGORIES, source="official",
+                        data_sha256=b),
+    ]  # fmt: skip
+    sections = _sections(render_markdown("alfworld", entries))
+    head = f"{ALFWORLD} — official data, split `valid_unseen` — 50 steps, data sha256 "
+    assert set(sections) == {head + a[:12], head + b[:12]}
+    assert {r["Submission"].split("_", 1)[1] for r in sections[head + a[:12]]} == {"v1", "v1-again"}
+    # one data version alone: no hash in the heading
+    alone = _sections(render_markdown("alfworld", entries[:2]))
+    assert set(alone) == {f"{ALFWORLD} — official data, split `valid_unseen` — 50 steps"}
