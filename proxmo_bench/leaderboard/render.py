@@ -98,7 +98,7 @@ def _md(text: str) -> str:
 
 def _groups(entries: Sequence[Entry]) -> list[tuple[EvaluationSetting, str, list[Entry]]]:
     """Entries that share a table (same setting), with the setting in words, in table order."""
-    groups: dict[tuple[str, str, str, str, int], tuple[EvaluationSetting, list[Entry]]] = {}
+    groups: dict[tuple[str, str, str, str, int, str], tuple[EvaluationSetting, list[Entry]]] = {}
     for e in entries:
         setting = evaluation_setting(e.manifest)
         groups.setdefault(setting.key, (setting, []))[1].append(e)
