@@ -85,6 +85,11 @@ class KeyRoomEnv(TextEnv):
             if unknown:
                 raise ValueError(f"unknown KeyRoom categories {unknown}; known: {list(CATEGORIES)}")
         self.categories = tuple(CATEGORIES if categories is None else categories)
+        #: Task indices each split draws from (the category of index ``i`` is ``CATEGORIES[i % 3]``).
+        self._pools = {
+            split: [i for i in range(n) if CATEGORIES[i % 3] in self.categories]
+            for split, n in N_TASKS.items()
+        }
         self.start_in_chest_room = bool(start_in_chest_room)
         self.task: KeyRoomTask | None = None
 
@@ -103,7 +108,7 @@ class KeyRoomEnv(TextEnv):
             split, index = self._parse_task_id(str(options["task_id"]))
         else:
             split = options["split"]
-            pool = [i for i in range(N_TASKS[split]) if CATEGORIES[i % 3] in self.categories]
+            pool = self._pools[split]
             index = pool[int(self.np_random.integers(len(pool)))]
         self.task = build_task(split, index)
         if self.start_in_chest_room:
