@@ -184,23 +184,36 @@ class BaselineSpec:
     name: str
 
 
-def _alfworld_baselines(
-    setting: str, n_episodes: int | None, env_kwargs: dict[str, Any]
+def _expert_and_random(
+    suite: str,
+    task: str,
+    split: str,
+    n_episodes: int | None,
+    env_kwargs: dict[str, Any],
+    stem: str,
 ) -> list[BaselineSpec]:
-    """Expert (one run) and random (three runs) on ALFWorld's valid_unseen split in one setting."""
+    """The expert (one run) and the random agent (three runs) in one setting, named
+    ``<stem>-expert`` and ``<stem>-random``."""
     return [
         BaselineSpec(
-            "alfworld",
-            "proxmo/ALFWorld-v0",
-            kind,
-            "valid_unseen",
-            n_episodes,
-            seeds,
-            dict(env_kwargs),
-            f"alfworld-{setting}-valid-unseen-{kind}",
+            suite, task, kind, split, n_episodes, seeds, dict(env_kwargs), f"{stem}-{kind}"
         )
         for kind, seeds in (("expert", (0,)), ("random", (0, 1, 2)))
     ]
+
+
+def _alfworld_baselines(
+    setting: str, n_episodes: int | None, env_kwargs: dict[str, Any]
+) -> list[BaselineSpec]:
+    """Expert and random on ALFWorld's valid_unseen split in one setting."""
+    return _expert_and_random(
+        "alfworld",
+        "proxmo/ALFWorld-v0",
+        "valid_unseen",
+        n_episodes,
+        env_kwargs,
+        f"alfworld-{setting}-valid-unseen",
+    )
 
 
 def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[BaselineSpec]:
@@ -209,43 +222,21 @@ def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[
     ``n_official`` is the size of tau-bench's test split: the env cannot list its task ids, so
     the whole split is drawn by resets (every task once).
     """
-    specs = []
-    for source, n in (("generated", 100), ("official", n_official)):
-        for kind, seeds in (("expert", (0,)), ("random", (0, 1, 2))):
-            specs.append(
-                BaselineSpec(
-                    suite,
-                    task,
-                    kind,
-                    "test",
-                    n,
-                    seeds,
-                    {"source": source},
-                    f"{suite}-{source}-test-{kind}",
-                )
-            )
-    return specs
+    return [
+        spec
+        for source, n in (("generated", 100), ("official", n_official))
+        for spec in _expert_and_random(
+            suite, task, "test", n, {"source": source}, f"{suite}-{source}-test"
+        )
+    ]
 
 
 #: The baselines ``leaderboards/`` publishes (official-data entries need the data's env variable).
 PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
-    BaselineSpec("keyroom", "proxmo/KeyRoom-v0", "expert", "test", 100, (0,), {}, "keyroom-expert"),
+    *_expert_and_random("keyroom", "proxmo/KeyRoom-v0", "test", 100, {}, "keyroom"),
     # The step limit of the published light-agent runs (preset keyroom_light), for their table.
-    *(
-        BaselineSpec(
-            "keyroom",
-            "proxmo/KeyRoom-v0",
-            kind,
-            "test",
-            100,
-            seeds,
-            {"max_episode_steps": 15},
-            f"keyroom-15-steps-{kind}",
-        )
-        for kind, seeds in (("expert", (0,)), ("random", (0, 1, 2)))
-    ),
-    BaselineSpec(
-        "keyroom", "proxmo/KeyRoom-v0", "random", "test", 100, (0, 1, 2), {}, "keyroom-random"
+    *_expert_and_random(
+        "keyroom", "proxmo/KeyRoom-v0", "test", 100, {"max_episode_steps": 15}, "keyroom-15-steps"
     ),
     *_alfworld_baselines("generated", 100, {"source": "generated", "engine": "fast"}),
     # The quickstart's easy setting: difficulty 1, pick and look tasks (every one of the split).
@@ -260,26 +251,7 @@ PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
         None,
         {"source": "official", "engine": "fast", "categories": ["pick", "look"]},
     ),
-    BaselineSpec(
-        "webshop",
-        "proxmo/WebShop-v0",
-        "expert",
-        "test",
-        100,
-        (0,),
-        {},
-        "webshop-generated-test-expert",
-    ),
-    BaselineSpec(
-        "webshop",
-        "proxmo/WebShop-v0",
-        "random",
-        "test",
-        100,
-        (0, 1, 2),
-        {},
-        "webshop-generated-test-random",
-    ),
+    *_expert_and_random("webshop", "proxmo/WebShop-v0", "test", 100, {}, "webshop-generated-test"),
     *_customer_service_baselines("retail", "proxmo/Retail-v0", n_official=115),
     *_customer_service_baselines("airline", "proxmo/Airline-v0", n_official=50),
 )
