@@ -21,7 +21,7 @@ import torch
 from sklearn.feature_extraction.text import HashingVectorizer
 from torch import nn
 
-from proxmo_bench.rollout.batch_policy import Decision, StepContext
+from proxmo_bench.batch_policy import Decision, StepContext
 
 
 @dataclass(frozen=True)
@@ -164,8 +164,16 @@ class LightAgent:
         """The log-probs (S, 1) recorded when the actions were taken."""
         return torch.tensor([[s.old_logp] for s in samples], dtype=torch.float32)
 
+    def after_update(self) -> None:
+        """Nothing to sync: acting and training share one network."""
+
     def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint resumes from: the network and the (KL) reference network."""
         return {"module": self.module.state_dict(), "reference": self.reference.state_dict()}
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The network that chooses actions (the reference only enters the KL term)."""
+        return dict(self.module.state_dict())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.module.load_state_dict(state["module"])

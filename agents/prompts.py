@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from proxmo_bench.rollout.batch_policy import StepContext
+from proxmo_bench.batch_policy import StepContext
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from proxmo_bench.rollout.batch_policy import Decision, StepContext
+from proxmo_bench.batch_policy import Decision, StepContext
 
 
 class RandomAgent:

@@ -21,8 +21,7 @@ from typing import cast
 import numpy as np
 from scipy import stats
 
-from proxmo_bench.training.cli import PRESET_DIR
-from proxmo_bench.training.config import apply_overrides, load_config
+from proxmo_bench.training.config import load_config
 from proxmo_bench.training.trainer import train
 
 
@@ -49,8 +48,8 @@ def main() -> None:
     for est in args.estimators:
         before, after, secs = [], [], []
         for seed in args.seeds:
-            cfg = apply_overrides(
-                load_config(PRESET_DIR / f"{args.preset}.yaml"),
+            cfg = load_config(
+                args.preset,
                 [
                     *args.overrides,
                     f"estimator={est}",

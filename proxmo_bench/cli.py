@@ -36,17 +36,13 @@ console = Console()
 
 
 def parse_kwargs(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are parsed as JSON when they parse, else kept as strings."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"expected key=value, got {pair!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+    """``key=value`` pairs, parsed by the one rule of every command (values as YAML, as --set)."""
+    from proxmo_bench.training.config import ConfigError, apply_overrides
+
+    try:
+        return apply_overrides({}, pairs, model="make()")
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @tasks_app.command("list")
@@ -205,15 +201,148 @@ def webshop_serve(
     serve("127.0.0.1", port, **kwargs)
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def train(ctx: typer.Context) -> None:
-    """Train an agent with PPO-clip and any estimator (options: proxmo-bench train --help)."""
-    from proxmo_bench.training.cli import main as train_main
+def _field_help(name: str) -> str:
+    """A TrainConfig field's description (the CLI's help text comes from the config model)."""
+    from proxmo_bench.training.config import TrainConfig
 
-    raise typer.Exit(train_main(list(ctx.args)))
+    return " ".join((TrainConfig.model_fields[name].description or "").split())
+
+
+def _train_help() -> str:
+    return (
+        "Train an agent with PPO-clip and any estimator.\n\n"
+        "Settings come from, in order: TrainConfig's defaults; --preset NAME or FILE (or, with "
+        "--resume and no preset, the run's own config.yaml); the shortcut flags; then --set "
+        "KEY=VALUE overrides in order. Values are YAML (1e-3, null, [pick, look], {a: 1}); dotted "
+        "keys set nested fields (--set estimator.gamma=0.9, --set env_kwargs.difficulty=1). "
+        "`proxmo-bench config fields` lists every field."
+    )
+
+
+def _shortcut_overrides(values: dict[str, str | None]) -> list[str]:
+    """``--lr 3e-4`` -> ``lr=3e-4`` (``--estimator NAME`` replaces the estimator section)."""
+    return [f"{k}={v}" for k, v in values.items() if v is not None]
+
+
+def _config_error(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+@app.command(help=_train_help())
+def train(
+    preset: Annotated[
+        str | None,
+        typer.Option(help="a preset (proxmo-bench config presets) or a YAML file of fields"),
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="a YAML file of fields (same as --preset FILE)")
+    ] = None,
+    out: Annotated[str | None, typer.Option("--out", help=_field_help("out_dir"))] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="continue the run in --out from its checkpoint")
+    ] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="override a field (repeatable)"),
+    ] = None,
+    task: Annotated[str | None, typer.Option(help=_field_help("task"))] = None,
+    agent: Annotated[str | None, typer.Option(help=_field_help("agent"))] = None,
+    model: Annotated[str | None, typer.Option(help=_field_help("model"))] = None,
+    estimator: Annotated[
+        str | None,
+        typer.Option(help="estimator name (= --set estimator=NAME: the section at its defaults)"),
+    ] = None,
+    updates: Annotated[str | None, typer.Option(help=_field_help("updates"))] = None,
+    seed: Annotated[str | None, typer.Option(help=_field_help("seed"))] = None,
+    lr: Annotated[str | None, typer.Option(help=_field_help("lr"))] = None,
+    device: Annotated[str | None, typer.Option(help=_field_help("device"))] = None,
+    env_backend: Annotated[str | None, typer.Option(help=_field_help("env_backend"))] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="no progress bar")] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="print the resolved config and exit")
+    ] = False,
+) -> None:
+    from pathlib import Path
+
+    from proxmo_bench.training.config import ConfigError, load_config, migrate_legacy
+
+    if preset and config:
+        raise _config_error(ValueError("give --preset or --config, not both"))
+    source: str | None = preset or config
+    overrides = _shortcut_overrides(
+        {
+            "task": task,
+            "agent": agent,
+            "model": model,
+            "estimator": estimator,
+            "updates": updates,
+            "seed": seed,
+            "lr": lr,
+            "device": device,
+            "env_backend": env_backend,
+        }
+    )
+    overrides += list(set_ or [])
+    if out:
+        overrides.append(f"out_dir={out}")
+    if no_progress:
+        overrides.append("progress=false")
+    try:
+        saved = Path(out or "") / "config.yaml"
+        if source is None and resume and out and saved.is_file():
+            from proxmo_bench.training.config import (
+                apply_overrides,
+                config_from_dict,
+                read_yaml_mapping,
+            )
+
+            data = apply_overrides(migrate_legacy(read_yaml_mapping(saved)), overrides)
+            cfg = config_from_dict(data, where=str(saved))
+        else:
+            cfg = load_config(source, overrides)
+    except ConfigError as exc:
+        raise _config_error(exc) from None
+    if print_config:
+        print(json.dumps(cfg.to_dict(), indent=2))
+        return
+    from proxmo_bench.training.trainer import train as run_training
+
+    result = run_training(cfg, resume=resume)
+    summary = {
+        "out_dir": str(result.out_dir),
+        "updates": result.updates,
+        "initial_eval": result.initial_eval,
+        "final_eval": result.final_eval,
+    }
+    print(json.dumps(summary, indent=2))
+
+
+config_app = typer.Typer(help="Training configs: presets and fields.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("presets")
+def config_presets() -> None:
+    """List the presets (proxmo_bench/training/presets/*.yaml)."""
+    from proxmo_bench.training.config import PRESET_DIR, list_presets
+
+    for name in list_presets():
+        first = (PRESET_DIR / f"{name}.yaml").read_text().splitlines()[0].lstrip("# ")
+        console.print(f"[bold]{name}[/bold]  {first}", highlight=False)
+
+
+@config_app.command("fields")
+def config_fields() -> None:
+    """Every TrainConfig field with its default and description."""
+    from proxmo_bench.training.config import TrainConfig
+
+    table = Table(title="TrainConfig fields")
+    for col in ("field", "default", "description"):
+        table.add_column(col, overflow="fold")
+    for name, default, doc in TrainConfig.fields_help():
+        table.add_row(name, default, doc)
+    console.print(table)
 
 
 @app.command()
@@ -221,58 +350,90 @@ def quickstart(
     out: Annotated[str, typer.Option(help="output folder")] = "runs/quickstart",
     task: Annotated[str | None, typer.Option(help="alfworld (default) or keyroom")] = None,
     seeds: Annotated[str, typer.Option(help="comma-separated training seeds")] = "0,1,2",
-    updates: Annotated[int | None, typer.Option(help="override the number of updates")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="bench override, e.g. --set train.updates=10"
+        ),
+    ] = None,
     workers: Annotated[
         int | None, typer.Option(help="runs in parallel (default: CPU count)")
     ] = None,
 ) -> None:
-    """Side-by-side benchmark of grpo, gigpo and proxmo with the light CPU agent (~10 min)."""
+    """Side-by-side benchmark of grpo, gigpo and proxmo with the light CPU agent (~12 min)."""
     from proxmo_bench.harness.quickstart import quickstart as run_quickstart
+    from proxmo_bench.training.config import ConfigError
 
-    seed_list = tuple(int(x) for x in seeds.split(",") if x.strip())
-    run_quickstart(out, task=task, seeds=seed_list, workers=workers, updates=updates)
+    try:
+        seed_list = _seeds(seeds)
+        run_quickstart(out, task=task, seeds=seed_list, workers=workers, overrides=set_ or [])
+    except ConfigError as exc:
+        raise _config_error(exc) from None
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"seeds must be comma-separated integers, got {text!r}") from None
 
 
 @app.command()
 def bench(
     suite: Annotated[str, typer.Option(help="leaderboard suite")] = "keyroom",
-    task: Annotated[list[str] | None, typer.Option(help="task id (repeatable)")] = None,
-    estimator: Annotated[list[str] | None, typer.Option(help="estimator (repeatable)")] = None,
-    seeds: Annotated[str, typer.Option(help="comma-separated training seeds")] = "0,1,2",
     preset: Annotated[
         str | None,
-        typer.Option(help="training preset name (see proxmo-bench train --help) or a YAML file"),
+        typer.Option(help="the runs' training preset or YAML file (proxmo-bench config presets)"),
     ] = None,
+    task: Annotated[
+        list[str] | None, typer.Option(help="task id (repeatable; default: the preset's task)")
+    ] = None,
+    estimator: Annotated[
+        list[str] | None, typer.Option(help="estimator (repeatable; default grpo, gigpo, proxmo)")
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="comma-separated training seeds")] = "0,1,2",
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="TrainConfig override key=value")
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="override a BenchConfig field (repeatable): train.<TrainConfig field> for every "
+            "run (train.lr=1e-3, train.updates=10), estimators.<name>.<parameter> for one "
+            "estimator (estimators.proxmo.temperature=0.2), eval_episodes=..., ...",
+        ),
     ] = None,
     env: Annotated[
-        list[str] | None, typer.Option("--env", help="make() argument key=value")
+        list[str] | None,
+        typer.Option(
+            "--env", help="make() argument key=value (= --set train.env_kwargs.KEY=VALUE)"
+        ),
     ] = None,
-    eval_episodes: Annotated[int | None, typer.Option(help="held-out episodes (default 50)")] = 50,
-    workers: Annotated[int, typer.Option(help="runs in parallel")] = 1,
+    eval_episodes: Annotated[
+        str | None, typer.Option(help="held-out episodes (default 50; null = the whole split)")
+    ] = None,
+    workers: Annotated[str | None, typer.Option(help="runs in parallel")] = None,
     out: Annotated[str, typer.Option(help="output folder")] = "runs/bench",
 ) -> None:
     """Estimators x tasks x seeds with identical budgets; writes submissions, curves, a summary."""
-    from proxmo_bench.harness.bench import BenchConfig, run_bench
+    from proxmo_bench.harness.bench import run_bench
+    from proxmo_bench.harness.bench_config import load_bench_config
+    from proxmo_bench.training.config import ConfigError
 
-    config = BenchConfig(
-        suite=suite,
-        tasks=list(task or ["proxmo/KeyRoom-v0"]),
-        estimators=list(estimator or ["grpo", "gigpo", "proxmo"]),
-        seeds=[int(x) for x in seeds.split(",") if x.strip()],
-        preset=preset,
-        train=parse_kwargs(set_ or []),
-        env_kwargs=parse_kwargs(env or []),
-        eval_episodes=eval_episodes,
-        workers=workers,
-        out_dir=out,
-    )
+    overrides = [f"suite={suite}", f"out_dir={out}", f"seeds={_seeds(seeds)}"]
+    if task:
+        overrides.append(f"tasks={json.dumps(list(task))}")
+    if estimator:
+        overrides.append(f"estimators={json.dumps({name: {} for name in estimator})}")
+    if eval_episodes is not None:
+        overrides.append(f"eval_episodes={eval_episodes}")
+    if workers is not None:
+        overrides.append(f"workers={workers}")
+    overrides += [f"train.env_kwargs.{pair}" for pair in env or []]
+    overrides += list(set_ or [])
     try:
-        config.validate()
-    except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        config = load_bench_config(preset, overrides)
+    except ConfigError as exc:
+        raise _config_error(exc) from None
     result = run_bench(config)
     console.print(f"submissions and plots under {result.leaderboard_root}")
 

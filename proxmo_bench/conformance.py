@@ -15,7 +15,7 @@ import gymnasium
 import numpy as np
 from gymnasium.utils.env_checker import check_env
 
-from proxmo_bench.env import check_info
+from proxmo_bench.env import check_info, list_task_ids
 from proxmo_bench.tasks import get_task_spec, make
 
 #: Action strings no env may crash on: empty, whitespace, huge, unicode, control characters,
@@ -161,6 +161,35 @@ def check_invalid_action_flagged(env: gymnasium.Env[str, str], seed: int = 1) ->
     )
 
 
+def check_task_ids(env: gymnasium.Env[str, str], seed: int = 0, n_checked: int = 3) -> None:
+    """Where the env lists its task ids (``TextEnv.task_ids``): the list of its own split is a
+    non-empty list of distinct strings, a seeded reset draws one of them, and a few of them
+    (first, middle, last) reset to ``info["task_id"]`` equal to the id. Skipped when the family
+    cannot list its tasks."""
+    split = str(getattr(env.unwrapped, "split", "") or "")
+    if not split:
+        return
+    ids = list_task_ids(env, split)
+    if ids is None:
+        return
+    assert ids, f"task_ids({split!r}) is empty; list the split's tasks or raise NotImplementedError"
+    assert all(isinstance(t, str) for t in ids), f"task_ids({split!r}) must hold strings only"
+    assert len(set(ids)) == len(ids), f"task_ids({split!r}) lists some task id twice"
+    assert ids == list_task_ids(env, split), f"task_ids({split!r}) changed between two calls"
+    _, info = env.reset(seed=seed, options={"split": split})
+    assert info["task_id"] in set(ids), (
+        f"reset(seed={seed}) drew task_id {info['task_id']!r}, which task_ids({split!r}) does not "
+        "list (evaluation draws its episodes from that list)"
+    )
+    picks = sorted({0, len(ids) // 2, len(ids) - 1})[:n_checked]
+    for i in picks:
+        _, info = env.reset(seed=seed, options={"task_id": ids[i]})
+        assert info["task_id"] == ids[i], (
+            f"task_ids({split!r})[{i}] is {ids[i]!r}, but reset(options={{'task_id': {ids[i]!r}}}) "
+            f"reported info['task_id'] = {info['task_id']!r}"
+        )
+
+
 def check_step_limit(task_id: str, make_kwargs: dict[str, Any], seed: int = 2) -> None:
     """Invalid actions until the registered step limit end the episode with ``truncated=True``."""
     spec = get_task_spec(task_id)
@@ -197,6 +226,7 @@ def check_task(
             check_reset_determinism(env, seed=s)
         check_any_string_is_an_action(env)
         check_invalid_action_flagged(env)
+        check_task_ids(env, seed=seeds[0] if seeds else 0)
     finally:
         env.close()
     for s in seeds:

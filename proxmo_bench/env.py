@@ -8,6 +8,9 @@ the episode ended, and rendering. A family implements two methods:
   (already seeded) and ``options`` (``task_id``/``split``).
 - ``_step(action) -> (obs, reward, terminated, info)``: apply one action string. An action the env
   cannot use must not raise: return ``info["action_valid"] = False`` and an observation that says so.
+
+and, where it can, ``task_ids(split)``: the task ids of a split in a stable order (evaluation draws
+its episodes from this list; :func:`list_task_ids` reads it from a possibly wrapped env).
 """
 
 from __future__ import annotations
@@ -161,6 +164,36 @@ class TextEnv(gymnasium.Env[str, str]):
             self.render()
         return obs, copy.deepcopy(info)
 
+    #: How evaluation draws a given number of held-out episodes: ``"task_list"`` (a seeded
+    #: permutation of :meth:`task_ids`) or ``"resets"`` (the distinct tasks that seeded resets
+    #: ``seed, seed+1, ...`` pick). A family keeps the rule its published tables were drawn with,
+    #: so new results stay paired with them; a whole split (``n=None``) always uses the list.
+    eval_draw: ClassVar[str] = "task_list"
+
+    def task_ids(self, split: str) -> list[str]:
+        """The task ids of ``split`` that a seeded ``reset`` draws from, in a stable order.
+
+        Each one is accepted back by ``reset(options={"task_id": ...})``, which then reports it
+        as ``info["task_id"]``. Families that can enumerate their tasks override this (an env
+        restricted to some categories lists only those); evaluation then draws its episodes from
+        the list instead of probing resets.
+
+        Raises:
+            NotImplementedError: the family cannot enumerate its tasks (the base class).
+            ValueError: ``split`` is not one of the env's splits.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot list its task ids (it does not implement "
+            "TextEnv.task_ids); evaluation draws its tasks by seeded resets instead"
+        )
+
+    def _check_split(self, split: str) -> None:
+        """Raise ``ValueError`` unless ``split`` is one of ``self.splits``."""
+        if split not in self.splits:
+            raise ValueError(
+                f"{type(self).__name__}: split must be one of {list(self.splits)}, got {split!r}"
+            )
+
     def reset_options(self) -> set[str]:
         """Option keys ``reset`` accepts; families may extend."""
         return {"task_id", "split"}
@@ -209,3 +242,19 @@ class TextEnv(gymnasium.Env[str, str]):
         if adm:
             lines += ["", "Actions: " + " | ".join(adm)]
         return "\n".join(lines)
+
+
+def list_task_ids(env: gymnasium.Env[Any, Any], split: str) -> list[str] | None:
+    """The task ids of ``split`` that ``env`` (wrapped or not) lists, or ``None`` when it cannot.
+
+    ``None`` means the unwrapped env is not a :class:`TextEnv`, or its family does not implement
+    :meth:`TextEnv.task_ids`. Any other error (an unknown split, missing data) propagates.
+    """
+    base = getattr(env, "unwrapped", env)
+    if not isinstance(base, TextEnv):
+        return None
+    try:
+        ids = base.task_ids(split)
+    except NotImplementedError:
+        return None
+    return [str(t) for t in ids]

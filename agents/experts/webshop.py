@@ -83,6 +83,11 @@ class WebShopExpert:
         self._clicked_groups: set[str] = set()
         self._opened = False
 
+    @classmethod
+    def for_env(cls, env: Any = None) -> WebShopExpert:
+        """An expert for ``env`` (it reads only observations and infos, so any WebShop env)."""
+        return cls()
+
     def reset(self, obs: str, info: dict[str, Any]) -> None:
         self._instruction = str(info.get("instruction", ""))
         self._clicked_groups = set()

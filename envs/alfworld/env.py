@@ -139,13 +139,19 @@ class AlfWorldEnv(TextEnv):
         self._pools: dict[str, tuple[str, ...]] = {}
 
     # ---- task choice -------------------------------------------------------------------------
-    def task_ids(self, split: str) -> tuple[str, ...]:
-        """The task ids this env draws from in ``split`` (``categories``/``task_ids`` applied).
+    def task_ids(self, split: str) -> list[str]:
+        """The task ids this env draws from in ``split`` (``categories``/``task_ids`` applied),
+        sorted; with a ``task_ids`` subset, that subset in its given order, whatever ``split``.
 
         Evaluation code lists episodes through this, so a category-restricted env is also
         evaluated on those categories only.
+
+        Raises:
+            ValueError: ``split`` is not one of the env's splits, or no task of the chosen
+                categories is in it.
         """
-        return self._task_pool(split)
+        self._check_split(split)
+        return list(self._task_pool(split))
 
     def _task_pool(self, split: str) -> tuple[str, ...]:
         """Task ids of ``split`` restricted to ``self.categories`` (sorted; cached)."""

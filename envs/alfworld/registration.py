@@ -13,4 +13,6 @@ def register() -> None:
         categories=list(CATEGORIES),
         reward_scale=10.0,
         description="ALFWorld household text games on TextWorld (generated or official games).",
+        expert="proxmo_bench.agents.experts.alfworld:AlfWorldExpert.for_env",
+        data_env_var="ALFWORLD_DATA",
     )

@@ -12,7 +12,7 @@ said (:mod:`proxmo_bench.envs.customer_service.reward`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeAlias
 
 from proxmo_bench.env import TextEnv
@@ -117,18 +117,34 @@ class CustomerServiceEnv(TextEnv):
         #: The conversation so far (customer, agent and tool turns), for records and debugging.
         self.transcript: list[dict[str, str]] = []
 
+    # ---- tasks ---------------------------------------------------------------------------------
+    #: Held-out episodes are drawn by seeded resets, as the published tables were (pairing).
+    eval_draw: ClassVar[str] = "resets"
+
+    def task_ids(self, split: str) -> list[str]:
+        """``"<split>/<index>"`` of every task of ``split``, in task-file order.
+
+        Raises:
+            ValueError: ``split`` is not one of the env's splits, or the domain has no tasks in it.
+        """
+        self._check_split(split)
+        return [t.task_id for t in self._split_tasks(split)]
+
+    def _split_tasks(self, split: str) -> Sequence[Task]:
+        tasks = self.domain.tasks.get(split)
+        if not tasks:
+            raise ValueError(
+                f"{self.domain.name} ({self.domain.source}) has no tasks in split {split!r}; "
+                f"splits: {sorted(self.domain.tasks)}"
+            )
+        return tasks
+
     # ---- episode -------------------------------------------------------------------------------
     def _reset(self, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if "task_id" in options:
             task = self.domain.task(str(options["task_id"]))
         else:
-            split = options["split"]
-            tasks = self.domain.tasks.get(split)
-            if not tasks:
-                raise ValueError(
-                    f"{self.domain.name} ({self.domain.source}) has no tasks in split {split!r}; "
-                    f"splits: {sorted(self.domain.tasks)}"
-                )
+            tasks = self._split_tasks(options["split"])
             task = tasks[int(self.np_random.integers(len(tasks)))]
         self.episode = Episode(self.domain, task)
         first = self.user.reset(task)

@@ -4,6 +4,11 @@ from proxmo_bench.tasks import register_task
 
 #: Upstream tau-bench agents stop after 30 steps.
 MAX_STEPS = 30
+#: Baselines of both domains: the gold-action replay, and random tool calls and messages (the
+#: envs list no admissible actions); official data from tau-bench's folder.
+EXPERT = "proxmo_bench.agents.experts.customer_service:GoldActionAgent.for_env"
+RANDOM_AGENT = "proxmo_bench.agents.random_tool_agent:RandomToolAgent"
+DATA_ENV_VAR = "TAU_BENCH_DATA"
 
 RETAIL_CATEGORIES = (
     "cancel_pending_order",
@@ -34,6 +39,9 @@ def register() -> None:
         splits=["train", "dev", "test"],
         categories=RETAIL_CATEGORIES,
         description="tau-bench-style retail customer service: tools, policy, simulated customer.",
+        expert=EXPERT,
+        random_agent=RANDOM_AGENT,
+        data_env_var=DATA_ENV_VAR,
     )
     register_task(
         "proxmo/Airline-v0",
@@ -42,4 +50,7 @@ def register() -> None:
         splits=["test"],
         categories=AIRLINE_CATEGORIES,
         description="tau-bench-style airline customer service: tools, policy, simulated customer.",
+        expert=EXPERT,
+        random_agent=RANDOM_AGENT,
+        data_env_var=DATA_ENV_VAR,
     )

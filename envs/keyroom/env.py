@@ -93,6 +93,16 @@ class KeyRoomEnv(TextEnv):
         self.start_in_chest_room = bool(start_in_chest_room)
         self.task: KeyRoomTask | None = None
 
+    # ---- tasks -------------------------------------------------------------------------------
+    #: Held-out episodes are drawn by seeded resets, as the published tables were (pairing).
+    eval_draw: ClassVar[str] = "resets"
+
+    def task_ids(self, split: str) -> list[str]:
+        """``"<split>/<index>"`` of the tasks a seeded reset draws from (``categories``
+        applied), by index."""
+        self._check_split(split)
+        return [f"{split}/{i}" for i in self._pools[split]]
+
     # ---- state -------------------------------------------------------------------------------
     def _parse_task_id(self, task_id: str) -> tuple[str, int]:
         split, _, idx = task_id.partition("/")

@@ -12,4 +12,5 @@ def register() -> None:
         categories=["same_room", "other_room", "in_drawer"],
         reward_scale=10.0,
         description="Tiny built-in task: find the key, open the chest (tests, docs, smoke runs).",
+        expert="proxmo_bench.agents.experts.keyroom:KeyRoomExpert.for_env",
     )

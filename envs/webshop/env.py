@@ -80,6 +80,14 @@ class WebShopEnv(TextEnv):
         self._score = 0.0
 
     # ---- tasks -------------------------------------------------------------------------------
+    #: Held-out episodes are drawn by seeded resets, as the published tables were (pairing).
+    eval_draw: ClassVar[str] = "resets"
+
+    def task_ids(self, split: str) -> list[str]:
+        """``"<split>/<goal index>"`` of every goal of ``split``, in the split's order."""
+        self._check_split(split)
+        return [f"{split}/{i}" for i in range(len(self.catalogue.goals[split]))]
+
     def _parse_task_id(self, task_id: str) -> tuple[str, int]:
         split, _, index = str(task_id).partition("/")
         goals = self.catalogue.goals.get(split)

@@ -16,4 +16,6 @@ def register() -> None:
         reward_scale=10.0,
         description="Text WebShop: search, open, pick options, buy; upstream's score "
         "(generated catalogue by default, official files with source='official').",
+        expert="proxmo_bench.agents.experts.webshop:WebShopExpert.for_env",
+        data_env_var="WEBSHOP_DATA",
     )

@@ -2,14 +2,15 @@
 
 They set the floor (random over admissible actions, or random tool calls and messages where a
 family lists none) and the ceiling (the family's expert) of each leaderboard table, and go through
-the same evaluation, metrics and submission code as ``bench``.
+the same evaluation, metrics and submission code as ``bench``. Which agents a task's baselines
+are, and which environment variable names its official data, is part of the task's registration
+(:class:`proxmo_bench.tasks.TaskSpec`: ``expert``, ``random_agent``, ``data_env_var``), so a
+third-party task gets baselines the same way as a built-in one (:func:`baseline_specs`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,99 +21,65 @@ import gymnasium
 
 from proxmo_bench.harness.evaluate import evaluate, select_eval_episodes
 from proxmo_bench.leaderboard.build import write_submission
-from proxmo_bench.leaderboard.provenance import package_info
+from proxmo_bench.leaderboard.provenance import code_revision, official_data_dir
 from proxmo_bench.leaderboard.schema import AgentInfo
+from proxmo_bench.tasks import get_task_spec, reference_name, resolve_reference
 
-#: Expert agent per task: (module, builder taking the module and the env).
-EXPERTS: dict[str, tuple[str, Callable[[Any, gymnasium.Env[str, str]], Any]]] = {
-    "proxmo/ALFWorld-v0": (
-        "proxmo_bench.agents.experts.alfworld",
-        lambda mod, env: mod.AlfWorldExpert.for_env(env),
-    ),
-    "proxmo/KeyRoom-v0": (
-        "proxmo_bench.agents.experts.keyroom",
-        lambda mod, env: mod.KeyRoomExpert.for_env(env),
-    ),
-    "proxmo/WebShop-v0": (
-        "proxmo_bench.agents.experts.webshop",
-        lambda mod, env: mod.WebShopExpert(),
-    ),
-    "proxmo/Retail-v0": (
-        "proxmo_bench.agents.experts.customer_service",
-        lambda mod, env: mod.GoldActionAgent.for_env(env),
-    ),
-    "proxmo/Airline-v0": (
-        "proxmo_bench.agents.experts.customer_service",
-        lambda mod, env: mod.GoldActionAgent.for_env(env),
-    ),
-}
+__all__ = [
+    "PUBLISHED_BASELINES",
+    "BaselineSpec",
+    "baseline_agent",
+    "baseline_specs",
+    "code_revision",
+    "official_data_dir",
+    "publish_baselines",
+    "run_baseline",
+]
 
-#: Random agent (``module:Class``, built with ``seed=``) per task whose env lists no admissible
-#: actions; every other task gets the uniform :class:`RandomAgent` over admissible actions.
-RANDOM_AGENTS: dict[str, str] = {
-    "proxmo/Retail-v0": "proxmo_bench.agents.random_tool_agent:RandomToolAgent",
-    "proxmo/Airline-v0": "proxmo_bench.agents.random_tool_agent:RandomToolAgent",
-}
-
-#: Environment variable naming each family's official data folder (hashed into the manifest).
-DATA_ENV_VARS = {
-    "proxmo/ALFWorld-v0": "ALFWORLD_DATA",
-    "proxmo/WebShop-v0": "WEBSHOP_DATA",
-    "proxmo/Retail-v0": "TAU_BENCH_DATA",
-    "proxmo/Airline-v0": "TAU_BENCH_DATA",
-}
-
-
-def official_data_dir(task: str, env_kwargs: Mapping[str, Any]) -> Path | None:
-    """The official data folder a run read, for ``source="official"`` (else ``None``)."""
-    if env_kwargs.get("source") != "official":
-        return None
-    explicit = env_kwargs.get("data_dir")
-    if explicit:
-        return Path(str(explicit))
-    var = DATA_ENV_VARS.get(task)
-    value = os.environ.get(var) if var else None
-    return Path(value) if value else None
-
-
-def code_revision() -> str:
-    """``<version>`` or ``<version>+g<commit12>`` of this package (pins scripted agents)."""
-    pkg = package_info()
-    return pkg.version + (f"+g{pkg.git_commit[:12]}" if pkg.git_commit else "")
+#: The baseline kinds, in the order :func:`baseline_specs` lists them.
+KINDS = ("expert", "random")
 
 
 def baseline_agent(kind: str, task: str, seed: int) -> tuple[Any, AgentInfo]:
     """The agent (or agent factory) of baseline ``kind`` for ``task`` and its manifest entry.
 
+    The agents come from the task's registration: ``random`` is its ``random_agent`` built with
+    ``seed=`` (the uniform ``RandomAgent`` when it registers none), ``expert`` a factory calling its
+    ``expert`` with the env. ``model_id`` is the random agent's ``"module:attr"`` and the expert's
+    module.
+
     Raises:
-        ValueError: unknown kind, or no expert exists for ``task``.
+        ValueError: unknown kind, the task registers no expert (``kind="expert"``), or its
+            reference does not resolve.
+        KeyError: ``task`` is not registered.
     """
+    if kind not in KINDS:
+        raise ValueError(f"baseline kind must be 'random' or 'expert', got {kind!r}")
+    spec = get_task_spec(task)
     if kind == "random":
-        model_id = RANDOM_AGENTS.get(task, "proxmo_bench.agents.random_agent:RandomAgent")
-        module_name, _, class_name = model_id.partition(":")
-        agent_class = getattr(importlib.import_module(module_name), class_name)
+        ref = spec.random_agent_ref
+        agent_class = resolve_reference(ref, task=task, what="random_agent")
         info = AgentInfo(
             name="random",
             kind="random",
-            model_id=model_id,
+            model_id=reference_name(ref),
             revision=code_revision(),
             params={"seed": seed},
         )
         return agent_class(seed=seed), info
-    if kind == "expert":
-        if task not in EXPERTS:
-            raise ValueError(f"no expert agent for {task}; experts exist for {sorted(EXPERTS)}")
-        module_name, build = EXPERTS[task]
-        mod = importlib.import_module(module_name)
-
-        def factory(env: gymnasium.Env[str, str]) -> Any:
-            return build(mod, env)
-
-        info = AgentInfo(
-            name="expert", kind="expert", model_id=module_name, revision=code_revision()
+    if spec.expert is None:
+        raise ValueError(
+            f"no expert agent for {task}: the task registers none "
+            "(register_task(..., expert='module:attr') gives it one)"
         )
-        return factory, info
-    raise ValueError(f"baseline kind must be 'random' or 'expert', got {kind!r}")
+    build = resolve_reference(spec.expert, task=task, what="expert")
+
+    def factory(env: gymnasium.Env[str, str]) -> Any:
+        return build(env)
+
+    module_name = reference_name(spec.expert).partition(":")[0]
+    info = AgentInfo(name="expert", kind="expert", model_id=module_name, revision=code_revision())
+    return factory, info
 
 
 def run_baseline(
@@ -150,12 +117,10 @@ def run_baseline(
     assert info is not None
     if len(run_seeds) > 1:  # the manifest lists the seeds per run; keep the agent entry seed-free
         info = info.model_copy(update={"params": {}})
-    family = task.split("/")[-1].split("-v")[0].lower()
-    source = str(kwargs.get("source", "generated"))
     return write_submission(
         out_dir,
         suite=suite,
-        name=name or f"{family}-{source}-{split}-{kind}".replace("_", "-"),
+        name=name or f"{_default_stem(task, split, kwargs)}-{kind}",
         task=task,
         env_kwargs=kwargs,
         split=split,
@@ -184,7 +149,72 @@ class BaselineSpec:
     name: str
 
 
-def _expert_and_random(
+def baseline_specs(
+    task: str,
+    *,
+    suite: str,
+    split: str,
+    n_episodes: int | None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    stem: str | None = None,
+    kinds: Sequence[str] | None = None,
+) -> list[BaselineSpec]:
+    """The expert (one run, seed 0) and random (three runs, seeds 0-2) baselines of any registered
+    ``task`` in one setting, named ``<stem>-expert`` and ``<stem>-random``.
+
+    Args:
+        task: a registered task id (built-in or third-party).
+        suite: the leaderboard suite the submissions go to.
+        split: the evaluation split (one of the task's splits).
+        n_episodes: evaluation episodes, or ``None`` for every task of the split (the env must
+            list them, ``TextEnv.task_ids``).
+        env_kwargs: ``make()`` kwargs of the setting.
+        stem: the submissions' name stem; default ``<family>-<source>-<split>`` (the name
+            :func:`run_baseline` gives), e.g. ``"keyroom-generated-test"``.
+        kinds: which baselines; ``None`` means the expert when the task registers one, and the
+            random agent.
+
+    Raises:
+        KeyError: ``task`` is not registered.
+        ValueError: ``split`` is not one of the task's, ``n_episodes`` is not positive, a kind is
+            unknown, or ``"expert"`` is asked of a task that registers no expert.
+    """
+    spec = get_task_spec(task)
+    if split not in spec.splits:
+        raise ValueError(f"task {task!r} has splits {list(spec.splits)}; got split={split!r}")
+    if n_episodes is not None and n_episodes < 1:
+        raise ValueError(
+            f"n_episodes must be positive (or None for the whole split), got {n_episodes}"
+        )
+    if kinds is None:
+        chosen = [k for k in KINDS if k != "expert" or spec.expert is not None]
+    else:
+        chosen = list(kinds)
+        unknown = [k for k in chosen if k not in KINDS]
+        if unknown:
+            raise ValueError(f"baseline kinds must be among {list(KINDS)}, got {unknown}")
+        if "expert" in chosen and spec.expert is None:
+            raise ValueError(f"no expert agent for {task}: the task registers none")
+    kwargs = dict(env_kwargs or {})
+    if stem is None:
+        stem = _default_stem(task, split, kwargs)
+    seeds = {"expert": (0,), "random": (0, 1, 2)}
+    return [
+        BaselineSpec(
+            suite, task, kind, split, n_episodes, seeds[kind], dict(kwargs), f"{stem}-{kind}"
+        )
+        for kind in KINDS
+        if kind in chosen
+    ]
+
+
+def _default_stem(task: str, split: str, env_kwargs: Mapping[str, Any]) -> str:
+    family = task.split("/")[-1].split("-v")[0].lower()
+    source = str(env_kwargs.get("source", "generated"))
+    return f"{family}-{source}-{split}".replace("_", "-")
+
+
+def _pair(
     suite: str,
     task: str,
     split: str,
@@ -192,21 +222,23 @@ def _expert_and_random(
     env_kwargs: dict[str, Any],
     stem: str,
 ) -> list[BaselineSpec]:
-    """The expert (one run) and the random agent (three runs) in one setting, named
-    ``<stem>-expert`` and ``<stem>-random``."""
-    return [
-        BaselineSpec(
-            suite, task, kind, split, n_episodes, seeds, dict(env_kwargs), f"{stem}-{kind}"
-        )
-        for kind, seeds in (("expert", (0,)), ("random", (0, 1, 2)))
-    ]
+    """A built-in task's published expert and random pair (each built-in task has an expert)."""
+    return baseline_specs(
+        task,
+        suite=suite,
+        split=split,
+        n_episodes=n_episodes,
+        env_kwargs=env_kwargs,
+        stem=stem,
+        kinds=KINDS,
+    )
 
 
 def _alfworld_baselines(
     setting: str, n_episodes: int | None, env_kwargs: dict[str, Any]
 ) -> list[BaselineSpec]:
     """Expert and random on ALFWorld's valid_unseen split in one setting."""
-    return _expert_and_random(
+    return _pair(
         "alfworld",
         "proxmo/ALFWorld-v0",
         "valid_unseen",
@@ -219,23 +251,23 @@ def _alfworld_baselines(
 def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[BaselineSpec]:
     """Expert and random on the generated test split (100 tasks) and the official test tasks.
 
-    ``n_official`` is the size of tau-bench's test split: the env cannot list its task ids, so
-    the whole split is drawn by resets (every task once).
+    ``n_official`` is the size of tau-bench's test split (every task once). It stays a number,
+    not ``None``, so these specs keep the published ones' content; now that the env lists its
+    task ids, a re-run takes the split's tasks in file order (the published submissions, drawn by
+    resets, list them in draw order).
     """
     return [
         spec
         for source, n in (("generated", 100), ("official", n_official))
-        for spec in _expert_and_random(
-            suite, task, "test", n, {"source": source}, f"{suite}-{source}-test"
-        )
+        for spec in _pair(suite, task, "test", n, {"source": source}, f"{suite}-{source}-test")
     ]
 
 
 #: The baselines ``leaderboards/`` publishes (official-data entries need the data's env variable).
 PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
-    *_expert_and_random("keyroom", "proxmo/KeyRoom-v0", "test", 100, {}, "keyroom"),
+    *_pair("keyroom", "proxmo/KeyRoom-v0", "test", 100, {}, "keyroom"),
     # The step limit of the published light-agent runs (preset keyroom_light), for their table.
-    *_expert_and_random(
+    *_pair(
         "keyroom", "proxmo/KeyRoom-v0", "test", 100, {"max_episode_steps": 15}, "keyroom-15-steps"
     ),
     *_alfworld_baselines("generated", 100, {"source": "generated", "engine": "fast"}),
@@ -251,7 +283,7 @@ PUBLISHED_BASELINES: tuple[BaselineSpec, ...] = (
         None,
         {"source": "official", "engine": "fast", "categories": ["pick", "look"]},
     ),
-    *_expert_and_random("webshop", "proxmo/WebShop-v0", "test", 100, {}, "webshop-generated-test"),
+    *_pair("webshop", "proxmo/WebShop-v0", "test", 100, {}, "webshop-generated-test"),
     *_customer_service_baselines("retail", "proxmo/Retail-v0", n_official=115),
     *_customer_service_baselines("airline", "proxmo/Airline-v0", n_official=50),
 )
@@ -280,9 +312,14 @@ def publish_baselines(
             spec.env_kwargs.get("source") == "official"
             and official_data_dir(spec.task, spec.env_kwargs) is None
         ):
-            log(
-                f"skip {spec.name}: set {DATA_ENV_VARS.get(spec.task, 'the data variable')} to the official data"
-            )
+            var = get_task_spec(spec.task).data_env_var
+            if var:
+                log(f"skip {spec.name}: set {var} to the official data")
+            else:
+                log(
+                    f"skip {spec.name}: {spec.task} registers no data_env_var; "
+                    "give the official data folder as env_kwargs['data_dir']"
+                )
             continue
         day = created or dt.datetime.now(dt.UTC).date()
         dest = Path(root) / spec.suite / "submissions" / f"{day.isoformat()}_{spec.name}"

@@ -1,10 +1,11 @@
 """Side-by-side benchmark (``proxmo-bench bench``): estimators x tasks x seeds, identical budgets.
 
 Every run of a task uses the same training budget and settings (only the estimator and the seed
-differ), the same training seeds across estimators, and the same held-out evaluation episodes, so
-runs pair up by seed and results compare directly. Each run trains with
-:func:`proxmo_bench.training.Trainer` (its periodic evaluations give the learning curve) and is then
-evaluated on the bench's evaluation episodes (:func:`proxmo_bench.harness.evaluate.evaluate`).
+differ; :class:`~proxmo_bench.harness.bench_config.BenchConfig`), the same training seeds across
+estimators, and the same held-out evaluation episodes, so runs pair up by seed and results compare
+directly. Each run trains with :class:`proxmo_bench.training.Trainer`, whose evaluations (before
+training, every ``eval_every`` updates and at the end) all play the bench's evaluation episodes:
+the learning curve's last point is the final result, measured on the very same episodes.
 
 Layout of ``out_dir``::
 
@@ -20,7 +21,6 @@ and resumes an interrupted one from its last checkpoint (resumable).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -30,11 +30,12 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proxmo_bench.harness.stats import paired_difference
+from proxmo_bench.harness.bench_config import BenchConfig, task_slug
+from proxmo_bench.leaderboard.intervals import paired_difference
 from proxmo_bench.leaderboard.schema import (
     AgentInfo,
     Budget,
@@ -42,133 +43,12 @@ from proxmo_bench.leaderboard.schema import (
     EstimatorInfo,
     EvalEpisode,
     Training,
-    check_safe_name,
 )
 from proxmo_bench.rollout.records import EpisodeRecord, read_episodes, write_episodes
+from proxmo_bench.training.config import TrainConfig
 
 RESULT = "result.json"
 EVAL_EPISODES_FILE = "eval.jsonl.gz"
-#: TrainConfig fields the bench sets itself (not overridable through ``BenchConfig.train``).
-_BENCH_OWNED = (
-    "task",
-    "estimator",
-    "seed",
-    "out_dir",
-    "progress",
-    "env_kwargs",
-    "estimator_params",
-)
-
-
-@dataclass
-class BenchConfig:
-    """A side-by-side benchmark. Everything not listed here comes from ``train`` (TrainConfig
-    fields shared by every run) or TrainConfig's defaults."""
-
-    suite: str = "keyroom"
-    """Leaderboard suite the submissions belong to."""
-    tasks: list[str] = field(default_factory=lambda: ["proxmo/KeyRoom-v0"])
-    """Registered task ids."""
-    estimators: list[str] = field(default_factory=lambda: ["grpo", "gigpo", "proxmo"])
-    """Registered estimator names, compared side by side."""
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    """Training seeds; the same for every estimator (paired design)."""
-    out_dir: str = "runs/bench"
-    """Where runs, submissions, plots and the summary go."""
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    """``make`` kwargs for every task (e.g. ``{"source": "official"}``)."""
-    preset: str | None = None
-    """Base TrainConfig: a preset name from ``proxmo_bench/training/presets/`` (e.g. ``keyroom_light``) or a YAML path."""
-    train: dict[str, Any] = field(default_factory=dict)
-    """TrainConfig overrides (on top of ``preset``) shared by every run: the budget (``updates``,
-    ``group_size``, ``groups_per_update``), ``agent``, ``lr``, ``eval_every``, ``eval_episodes``
-    (points of the learning curve), ..."""
-    estimator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per-estimator parameter overrides (default: each estimator's documented defaults)."""
-    eval_episodes: int | None = 50
-    """Held-out episodes of the final evaluation (``None``: the whole split)."""
-    eval_seed: int = 0
-    """Seed that draws the evaluation episodes (and seeds their resets)."""
-    workers: int = 1
-    """Runs trained in parallel (processes); each uses one torch thread when > 1."""
-    progress: bool = True
-    """Show rich progress bars."""
-    name_prefix: str = ""
-    """Prefix of submission names (``<prefix><task>-<estimator>-<agent>``)."""
-    date: str | None = None
-    """Submission date ``YYYY-MM-DD`` (default: today, UTC)."""
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the first invalid field; runs no compute."""
-        from proxmo_bench.estimators import list_estimators
-        from proxmo_bench.tasks import get_task_spec
-        from proxmo_bench.training.config import FIELDS
-
-        check_safe_name(self.suite, "suite")
-        if not self.tasks or not self.estimators or not self.seeds:
-            raise ValueError("BenchConfig needs at least one task, estimator and seed")
-        for task in self.tasks:
-            get_task_spec(task)  # KeyError naming the registered tasks
-        known = list_estimators()
-        for est in self.estimators:
-            if est not in known:
-                raise ValueError(
-                    f"BenchConfig.estimators: unknown estimator {est!r}; known: {sorted(known)}"
-                )
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"BenchConfig.seeds repeats a seed: {self.seeds}")
-        for key in self.train:
-            if key not in FIELDS:
-                raise ValueError(f"BenchConfig.train: {key!r} is not a TrainConfig field")
-            if key in _BENCH_OWNED:
-                raise ValueError(f"BenchConfig.train: {key!r} is set by the bench itself")
-        if self.workers < 1:
-            raise ValueError(f"BenchConfig.workers must be >= 1, got {self.workers}")
-        for est in self.estimators:  # a bad budget or estimator parameter fails before any run
-            self.train_config(self.tasks[0], est, self.seeds[0]).validate()
-
-    def train_config(self, task: str, estimator: str, seed: int) -> Any:
-        """The TrainConfig of one run."""
-        from proxmo_bench.training import TrainConfig
-
-        return TrainConfig(
-            **{
-                **self.preset_values(),
-                **self.train,
-                "task": task,
-                "estimator": estimator,
-                "estimator_params": dict(self.estimator_params.get(estimator, {})),
-                "seed": seed,
-                "env_kwargs": dict(self.env_kwargs),
-                "out_dir": str(self.run_dir(task, estimator, seed) / "train"),
-                "progress": False,
-            }
-        )
-
-    def preset_values(self) -> dict[str, Any]:
-        """The preset's TrainConfig fields (empty without a preset), minus those the bench sets."""
-        if self.preset is None:
-            return {}
-        from proxmo_bench.training import load_config
-        from proxmo_bench.training.cli import PRESET_DIR
-
-        path = Path(self.preset)
-        if not path.suffix:
-            path = PRESET_DIR / f"{self.preset}.yaml"
-        if not path.is_file():
-            raise ValueError(
-                f"BenchConfig.preset: no preset or file {self.preset!r} (looked at {path})"
-            )
-        values = load_config(path).to_dict()
-        return {k: v for k, v in values.items() if k not in _BENCH_OWNED}
-
-    def run_dir(self, task: str, estimator: str, seed: int) -> Path:
-        return Path(self.out_dir) / "runs" / task_slug(task) / estimator / f"seed{seed}"
-
-
-def task_slug(task: str) -> str:
-    """``'proxmo/ALFWorld-v0' -> 'alfworld-v0'``: a task id as one safe path component."""
-    return task.split("/")[-1].lower().replace("_", "-")
 
 
 @dataclass
@@ -186,27 +66,6 @@ class RunResult:
     train_config: dict[str, Any]
     #: Training episodes that ended in an env error (a crashed or hung env; the batch went on).
     train_env_errors: int = 0
-
-
-def weights_sha256(state: Any) -> str:
-    """SHA-256 of a (nested) torch state dict: names, dtypes, shapes and values, sorted by name."""
-    import torch
-
-    h = hashlib.sha256()
-
-    def visit(prefix: str, obj: Any) -> None:
-        if isinstance(obj, dict):
-            for k in sorted(obj, key=str):
-                visit(f"{prefix}.{k}" if prefix else str(k), obj[k])
-        elif isinstance(obj, torch.Tensor):
-            t = obj.detach().to("cpu").contiguous()
-            h.update(f"{prefix}:{t.dtype}:{tuple(t.shape)}".encode())
-            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-        else:
-            h.update(f"{prefix}={obj!r}".encode())
-
-    visit("", state)
-    return h.hexdigest()
 
 
 def _curve(metrics: Sequence[dict[str, Any]]) -> list[CurvePoint]:
@@ -256,11 +115,16 @@ def execute_run(
     on_update: Callable[[int], None] | None = None,
     torch_threads: int | None = None,
 ) -> RunResult:
-    """Train one run (resuming from its checkpoint), evaluate it, and write its ``result.json``."""
+    """Train one run (resuming from its checkpoint) and write its ``result.json``.
+
+    The trainer evaluates on ``episodes`` (before training, every ``eval_every`` updates and at
+    the end); the final evaluation's records are the run's result.
+    """
     import torch
 
-    from proxmo_bench.harness.evaluate import evaluate
+    from proxmo_bench.rollout.group import GroupSpec
     from proxmo_bench.training import Trainer, build_policy
+    from proxmo_bench.training.policy import weights_sha256
 
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
@@ -269,17 +133,16 @@ def execute_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     policy = build_policy(tcfg)
-    trainer = Trainer(tcfg, policy=policy)
+    groups = [
+        GroupSpec(seed=int(e.seed or 0), task_id=e.task_id, split=eval_split) for e in episodes
+    ]
+    if any(e.seed is None for e in episodes):
+        raise ValueError("bench evaluation needs a reset seed for every episode")
+    trainer = Trainer(tcfg, policy=policy, eval_groups=groups)
     result = trainer.run(
         resume=True, on_update=(lambda rec: on_update(int(rec["update"]))) if on_update else None
     )
-    env_kwargs = {**tcfg.env_kwargs, "max_episode_steps": tcfg.max_steps}
-    # The final evaluation draws actions from its own stream: same for every estimator and resume.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(10_007 * (seed + 1))
-        records = evaluate(
-            policy, task, episodes, split=eval_split, env_kwargs=env_kwargs, greedy=tcfg.eval_greedy
-        )
+    records = read_episodes(Path(tcfg.out_dir) / "episodes" / f"eval_{tcfg.updates:05d}.jsonl.gz")
     wall = time.perf_counter() - t0
     write_episodes(run_dir / EVAL_EPISODES_FILE, records)
     out = RunResult(
@@ -288,7 +151,7 @@ def execute_run(
         seed=seed,
         curve=_curve(result.metrics),
         records=records,
-        weights_sha256=weights_sha256(policy.state_dict()),
+        weights_sha256=weights_sha256(policy.weights()),
         env_steps=trainer.env_steps,
         wall_clock_s=wall,
         train_config=tcfg.to_dict(),
@@ -340,10 +203,10 @@ def _eval_plan(cfg: BenchConfig) -> dict[str, tuple[str, list[EvalEpisode]]]:
     from proxmo_bench.harness.evaluate import select_eval_episodes
 
     plan = {}
-    for task in cfg.tasks:
-        tcfg = cfg.train_config(task, cfg.estimators[0], cfg.seeds[0])
+    for task in cfg.task_ids:
+        tcfg = cfg.train_config(task, next(iter(cfg.estimators)), cfg.seeds[0])
         split = tcfg.resolved_eval_split()
-        kwargs = {**tcfg.env_kwargs, "max_episode_steps": tcfg.max_steps}
+        kwargs = tcfg.make_kwargs()
         plan[task] = (
             split,
             select_eval_episodes(
@@ -356,14 +219,14 @@ def _eval_plan(cfg: BenchConfig) -> dict[str, tuple[str, list[EvalEpisode]]]:
 def _run_all(cfg: BenchConfig, plan: dict[str, tuple[str, list[EvalEpisode]]]) -> None:
     jobs = [
         (task, est, seed)
-        for task, est, seed in itertools.product(cfg.tasks, cfg.estimators, cfg.seeds)
+        for task, est, seed in itertools.product(cfg.task_ids, cfg.estimators, cfg.seeds)
         if not _result_path(cfg, task, est, seed).exists()
     ]
     if not jobs:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    updates = cfg.train_config(cfg.tasks[0], cfg.estimators[0], cfg.seeds[0]).updates
+    updates = cfg.train.updates
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -413,14 +276,14 @@ def _run_all(cfg: BenchConfig, plan: dict[str, tuple[str, list[EvalEpisode]]]) -
 
 
 def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
-    from proxmo_bench.harness.baselines import code_revision
+    from proxmo_bench.leaderboard.provenance import code_revision
 
     agent = str(train_config["agent"])
     keys = (
         "light_features",
         "light_hidden",
         "history_length",
-        "temperature",
+        "sampling_temperature",
         "eval_greedy",
         "max_new_tokens",
     )
@@ -443,13 +306,16 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     )
 
 
-def _training_info(estimator: str, runs: Sequence[RunResult]) -> Training:
-    from proxmo_bench.estimators.registry import estimator_params
-    from proxmo_bench.training import TrainConfig
+def _run_config(train_config: dict[str, Any]) -> TrainConfig:
+    """A run's TrainConfig again from its ``result.json`` (older layouts migrated)."""
+    from proxmo_bench.training.config import config_from_dict, migrate_legacy
 
+    return config_from_dict(migrate_legacy(train_config))
+
+
+def _training_info(runs: Sequence[RunResult]) -> Training:
     tc = runs[0].train_config
-    tcfg = TrainConfig(**{k: v for k, v in tc.items()})
-    params = {**estimator_params(estimator), **tcfg.estimator_kwargs()}
+    record = _run_config(tc).estimator_record()
     scalar = (str, int, float, bool, type(None))
     config = {
         k: v
@@ -458,7 +324,8 @@ def _training_info(estimator: str, runs: Sequence[RunResult]) -> Training:
     }
     return Training(
         estimator=EstimatorInfo(
-            name=estimator, params={k: v for k, v in params.items() if isinstance(v, scalar)}
+            name=record["name"],
+            params={k: v for k, v in record["params"].items() if isinstance(v, scalar)},
         ),
         budget=Budget(
             updates=int(tc["updates"]),
@@ -478,13 +345,13 @@ def write_bench_submissions(
     results: dict[tuple[str, str, int], RunResult],
 ) -> list[Path]:
     """One submission per (task, estimator) into ``<out>/leaderboards/<suite>/submissions/``."""
-    from proxmo_bench.harness.baselines import official_data_dir
     from proxmo_bench.leaderboard.build import write_submission
+    from proxmo_bench.leaderboard.provenance import official_data_dir
 
     root = Path(cfg.out_dir) / "leaderboards" / cfg.suite / "submissions"
     created = dt.date.fromisoformat(cfg.date) if cfg.date else dt.datetime.now(dt.UTC).date()
     out = []
-    for task in cfg.tasks:
+    for task in cfg.task_ids:
         split, episodes = plan[task]
         for est in cfg.estimators:
             runs = [results[(task, est, s)] for s in cfg.seeds]
@@ -492,10 +359,7 @@ def write_bench_submissions(
             name = f"{cfg.name_prefix}{task_slug(task)}-{est}-{agent.name}"
             for old in root.glob(f"*_{name}"):  # the bench owns its out dir: replace older results
                 shutil.rmtree(old)
-            env_kwargs = {
-                **runs[0].train_config["env_kwargs"],
-                "max_episode_steps": runs[0].train_config["max_steps"],
-            }
+            env_kwargs = _run_config(runs[0].train_config).make_kwargs()
             out.append(
                 write_submission(
                     root,
@@ -507,7 +371,7 @@ def write_bench_submissions(
                     episodes=episodes,
                     runs=[(r.seed, r.records) for r in runs],
                     agent=agent,
-                    training=_training_info(est, runs),
+                    training=_training_info(runs),
                     curves={r.seed: r.curve for r in runs},
                     wall_clock_s={r.seed: r.wall_clock_s for r in runs},
                     selection_seed=None if cfg.eval_episodes is None else cfg.eval_seed,
@@ -515,8 +379,9 @@ def write_bench_submissions(
                     created=created,
                     notes=(
                         f"proxmo-bench bench: {len(cfg.estimators)} estimators x "
-                        f"{len(cfg.seeds)} seeds "
-                        "with identical budgets; per-run weights: "
+                        f"{len(cfg.seeds)} seeds with identical budgets (preset "
+                        f"{cfg.preset or 'none'}); the learning curve is measured on the same "
+                        "episodes as the result; per-run weights: "
                         + ", ".join(r.weights_sha256[:12] for r in runs)
                     ),
                 )
@@ -535,7 +400,8 @@ def plot_curves(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]
     paths = []
     plot_dir = Path(cfg.out_dir) / "plots"
     plot_dir.mkdir(parents=True, exist_ok=True)
-    for task in cfg.tasks:
+    for task in cfg.task_ids:
+        n_episodes = len(results[(task, next(iter(cfg.estimators)), cfg.seeds[0])].records)
         fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
         for est in cfg.estimators:
             curves = [results[(task, est, s)].curve for s in cfg.seeds]
@@ -557,7 +423,10 @@ def plot_curves(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]
             ax.grid(alpha=0.3)
             ax.set_ylim(-0.02, 1.02)
         axes[0].legend(title=f"{len(cfg.seeds)} seeds, mean ± s.e.")
-        fig.suptitle(f"{task}: held-out success during training")
+        fig.suptitle(
+            f"{task}: held-out success during training, on the {n_episodes} episodes of the "
+            "final result"
+        )
         fig.tight_layout()
         path = plot_dir / f"{task_slug(task)}.png"
         fig.savefig(path, dpi=110)
@@ -568,8 +437,8 @@ def plot_curves(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]
 
 def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) -> dict[str, Any]:
     """Per task: success per seed for each estimator, and paired differences (a - b) with CIs."""
-    summary: dict[str, Any] = {"config": dataclasses.asdict(cfg), "tasks": {}}
-    for task in cfg.tasks:
+    summary: dict[str, Any] = {"config": cfg.model_dump(mode="json"), "tasks": {}}
+    for task in cfg.task_ids:
         per_seed = {
             est: [
                 sum(r.won for r in results[(task, est, s)].records)
@@ -579,7 +448,7 @@ def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) 
             for est in cfg.estimators
         }
         diffs = []
-        for k, (a, b) in enumerate(itertools.combinations(cfg.estimators, 2)):
+        for k, (a, b) in enumerate(itertools.combinations(list(cfg.estimators), 2)):
             d = paired_difference(per_seed[a], per_seed[b], seed=k)
             diffs.append(
                 {"a": a, "b": b, "mean": d.mean, "low": d.low, "high": d.high, "n_seeds": d.n}
@@ -600,16 +469,15 @@ def run_bench(cfg: BenchConfig) -> BenchResult:
     """Run (or resume) the benchmark; write submissions, plots, the summary and the leaderboard."""
     from proxmo_bench.leaderboard.render import render_suite
 
-    cfg.validate()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_config.json").write_text(
-        json.dumps(dataclasses.asdict(cfg), indent=1, sort_keys=True)
+        json.dumps(cfg.model_dump(mode="json"), indent=1, sort_keys=True)
     )
     plan = _eval_plan(cfg)
     _run_all(cfg, plan)
     results = {}
-    for task, est, seed in itertools.product(cfg.tasks, cfg.estimators, cfg.seeds):
+    for task, est, seed in itertools.product(cfg.task_ids, cfg.estimators, cfg.seeds):
         res = load_run(cfg, task, est, seed)
         if res is None:
             raise RuntimeError(f"run {task} {est} seed {seed} did not finish; re-run to resume it")

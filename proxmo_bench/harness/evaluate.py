@@ -1,12 +1,13 @@
 """Evaluation of an agent on a held-out split: a fixed list of episodes in, episode records out.
 
 The evaluation episodes (task id + reset seed) are chosen once, from a seed, and every agent,
-estimator and run plays exactly that list, so results are paired. Agents that act in batches
-(:class:`~proxmo_bench.rollout.batch_policy.BatchPolicy`: the light and LLM agents) play through
-the group-rollout module (:func:`proxmo_bench.rollout.group.collect_groups`, one episode per group);
-one-episode agents (:class:`~proxmo_bench.agents.base.Agent`: experts) play in a sequential loop.
-Either way every episode becomes an :class:`~proxmo_bench.rollout.records.EpisodeRecord` that
-``leaderboard verify`` can replay.
+estimator and run plays exactly that list, so results are paired. Every agent plays through the one
+episode loop, :func:`proxmo_bench.rollout.group.collect_groups` (one episode per group), which is
+the only place episode records are built and the only termination rule: batch policies (the light
+and LLM agents, the built-in random agent) directly, one-episode agents (experts, a plug-in's
+``reset``/``act`` agent) wrapped by
+:class:`~proxmo_bench.rollout.episode_agents.EpisodeAgentPolicy`. Every episode becomes an
+:class:`~proxmo_bench.rollout.records.EpisodeRecord` that ``leaderboard verify`` can replay.
 """
 
 from __future__ import annotations
@@ -23,19 +24,6 @@ from proxmo_bench.rollout.records import EpisodeRecord
 AgentFactory = Callable[[gymnasium.Env[str, str]], Any]
 
 
-def _known_task_ids(env: gymnasium.Env[str, str], split: str) -> list[str] | None:
-    """Every task id of ``split`` when the env can list them, else ``None``."""
-    base = env.unwrapped
-    for owner in (base, getattr(base, "games", None)):
-        lister = getattr(owner, "task_ids", None)
-        if callable(lister):
-            try:
-                return [str(t) for t in lister(split)]
-            except Exception:  # a family whose lister needs more than a split: fall back
-                continue
-    return None
-
-
 def select_eval_episodes(
     task: str,
     split: str,
@@ -48,7 +36,8 @@ def select_eval_episodes(
 
     ``n=None`` takes every task of the split (the env must be able to list them, as ALFWorld's
     can). Otherwise task ids are drawn without repeats: from the env's list with a generator
-    seeded by ``seed`` when it can list them, else by resetting with seeds ``seed, seed+1, ...``.
+    seeded by ``seed`` when it can list them (and its family's ``TextEnv.eval_draw`` is
+    ``"task_list"``), else by resetting with seeds ``seed, seed+1, ...``.
     Episode ``i`` is reset with seed ``seed + i``.
 
     Raises:
@@ -56,13 +45,17 @@ def select_eval_episodes(
     """
     import numpy as np
 
+    from proxmo_bench.env import TextEnv, list_task_ids
     from proxmo_bench.tasks import make
 
     if n is not None and n < 1:
         raise ValueError(f"n must be positive (or None for the whole split), got {n}")
     env = make(task, **dict(env_kwargs or {}))
     try:
-        ids = _known_task_ids(env, split)
+        ids = list_task_ids(env, split)
+        base = env.unwrapped
+        if n is not None and isinstance(base, TextEnv) and base.eval_draw == "resets":
+            ids = None  # this family's published episodes were drawn by resets: keep pairing
         if n is None:
             if ids is None:
                 raise ValueError(f"{task} cannot list the tasks of split {split!r}; give n")
@@ -92,68 +85,6 @@ def select_eval_episodes(
     return [EvalEpisode(task_id=tid, seed=seed + i) for i, tid in enumerate(chosen)]
 
 
-def _termination(won: bool, terminated: bool, truncated: bool) -> str:
-    if won:
-        return "success"
-    if terminated:
-        return "failure"
-    return "step_limit" if truncated else "failure"
-
-
-def _play_sequential(
-    agent: Any,
-    env: gymnasium.Env[str, str],
-    task: str,
-    split: str,
-    env_kwargs: dict[str, Any],
-    episodes: Sequence[EvalEpisode],
-    progress: Callable[[int], None] | None,
-) -> list[EpisodeRecord]:
-    version = str(getattr(env.unwrapped, "env_version", "0"))
-    records = []
-    for ep in episodes:
-        obs, info = env.reset(seed=ep.seed, options={"task_id": ep.task_id})
-        agent.reset(obs, info)
-        actions: list[str] = []
-        rewards: list[float] = []
-        termination, reason = "", ""
-        won, score = bool(info["won"]), float(info["score"])
-        while not termination:
-            action = agent.act(obs, info)
-            try:
-                obs, reward, terminated, truncated, info = env.step(action)
-            except Exception as exc:  # a broken env ends this episode only, with the reason kept
-                termination, reason = "env_error", f"{type(exc).__name__}: {exc}"
-                won = False
-                break
-            actions.append(action)
-            rewards.append(float(reward))
-            won, score = bool(info["won"]), float(info["score"])
-            if terminated or truncated:
-                termination = _termination(won, terminated, truncated)
-        records.append(
-            EpisodeRecord(
-                task=task,
-                task_id=ep.task_id,
-                task_category=str(info["task_category"]),
-                split=split,
-                seed=ep.seed,
-                env_kwargs=env_kwargs,
-                actions=actions,
-                rewards=rewards,
-                won=won,
-                score=score,
-                steps=len(actions),
-                termination=termination,  # type: ignore[arg-type]
-                env_version=version,
-                reason=reason,
-            )
-        )
-        if progress is not None:
-            progress(1)
-    return records
-
-
 def evaluate(
     agent: Any,
     task: str,
@@ -173,38 +104,43 @@ def evaluate(
         split: the held-out split the episodes belong to (recorded in every record).
         env_kwargs: ``make`` kwargs (recorded for replay).
         greedy: batch policies pick their most likely action instead of sampling.
-        batch_size: episodes played together by a batch policy.
+        batch_size: episodes played together by a batch policy (one-episode agents play one at
+            a time).
         progress: called with the number of episodes just finished.
     """
-    from proxmo_bench.tasks import make
+    from proxmo_bench.rollout.backends import InProcessBackend
+    from proxmo_bench.rollout.episode_agents import EpisodeAgentPolicy
+    from proxmo_bench.rollout.group import GroupSpec, collect_groups
 
     kwargs = dict(env_kwargs or {})
+    if any(e.seed is None for e in episodes):
+        raise ValueError("evaluation needs a reset seed for every episode")
+    backend = InProcessBackend()
+    policy: Any
     if hasattr(agent, "act_batch"):
-        from proxmo_bench.rollout.backends import InProcessBackend
-        from proxmo_bench.rollout.group import GroupSpec, collect_groups
-
-        backend = InProcessBackend()
-        records: list[EpisodeRecord] = []
-        try:
-            for start in range(0, len(episodes), batch_size):
-                chunk = episodes[start : start + batch_size]
-                groups = [
-                    GroupSpec(seed=int(e.seed or 0), task_id=e.task_id, split=split) for e in chunk
-                ]
-                if any(e.seed is None for e in chunk):
-                    raise ValueError("batch evaluation needs a reset seed for every episode")
-                batch = collect_groups(
-                    backend, agent, task, groups, 1, env_kwargs=kwargs, greedy=greedy
-                )
-                records += batch.records
-                if progress is not None:
-                    progress(len(chunk))
-        finally:
-            backend.close()
-        return records
-    env = make(task, **kwargs)
+        policy = agent
+    else:
+        # One-episode agents play one episode at a time (so a seeded agent draws its actions in
+        # the order a sequential loop would), each slot's agent built on that slot's env.
+        policy = EpisodeAgentPolicy(
+            (lambda slot: agent)
+            if hasattr(agent, "act")
+            else (lambda slot: agent(backend.envs[slot]))
+        )
+        batch_size = 1
+    records: list[EpisodeRecord] = []
     try:
-        player = agent if hasattr(agent, "act") else agent(env)
-        return _play_sequential(player, env, task, split, kwargs, episodes, progress)
+        for start in range(0, len(episodes), batch_size):
+            chunk = episodes[start : start + batch_size]
+            groups = [
+                GroupSpec(seed=int(e.seed or 0), task_id=e.task_id, split=split) for e in chunk
+            ]
+            batch = collect_groups(
+                backend, policy, task, groups, 1, env_kwargs=kwargs, greedy=greedy
+            )
+            records += batch.records
+            if progress is not None:
+                progress(len(chunk))
     finally:
-        env.close()
+        backend.close()
+    return records

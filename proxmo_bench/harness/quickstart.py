@@ -1,10 +1,12 @@
 """``proxmo-bench quickstart``: a real side-by-side benchmark of grpo, gigpo and proxmo in minutes.
 
-The light CPU agent is trained with each estimator from the same seeds with the same budget on the
-default generated ALFWorld games (fast engine), evaluated on the same held-out episodes, and the
-results are written as verifiable submissions, a learning-curve plot and a leaderboard table. When
-the generated ALFWorld games cannot be built here, it says why and runs on the built-in KeyRoom task
-instead. About 10 minutes on 2 cores.
+The light CPU agent is trained with each estimator from the same seeds with the same budget, and
+evaluated on the same held-out episodes; the results are written as verifiable submissions, a
+learning-curve plot and a leaderboard table. The recipe is a preset, nothing else: the quickstart
+names the preset (``alfworld_light_easy``: easy generated ALFWorld games on the fast engine) and the
+few bench settings it adds, and prints both; whoever edits the preset changes the quickstart. When
+the generated ALFWorld games cannot be built here, it says why and runs the ``keyroom_light``
+preset on the built-in KeyRoom task instead. About 12 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -16,79 +18,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proxmo_bench.harness.bench import BenchConfig, BenchResult, run_bench
+from proxmo_bench.harness.bench import BenchResult, run_bench
+from proxmo_bench.harness.bench_config import BenchConfig, load_bench_config
 
 ESTIMATORS = ("grpo", "gigpo", "proxmo")
 
 
 @dataclass(frozen=True)
 class QuickstartSetting:
-    """The task and the budget the quickstart runs (identical for every estimator)."""
+    """Which preset the quickstart runs, and the bench settings it adds (printed in its header)."""
 
     suite: str
-    task: str
-    env_kwargs: dict[str, Any]
-    train: dict[str, Any]
-    eval_episodes: int
+    preset: str
+    overrides: tuple[str, ...]
     note: str = ""
 
 
-#: Light-agent settings shared by both tasks (the light-agent recipe of ``proxmo_bench/training/presets/``).
-_LIGHT = {
-    "agent": "light",
-    "lr": 0.003,
-    "weight_decay": 0.0,
-    "ppo_epochs": 2,
-    "mini_batch_size": 128,
-    "micro_batch_size": 1024,
-    "kl_coef": 0.0,
-    "invalid_penalty": 0.1,
-    "history_length": 3,
-    "env_backend": "inprocess",
-    "checkpoint_every": 5,
-    "tensorboard": False,
-}
+#: Bench settings of both quickstarts (no training setting: those are the preset's).
+_COMMON = (
+    "train.tensorboard=false",
+    f"estimators={{{', '.join(f'{e}: {{}}' for e in ESTIMATORS)}}}",
+)
 
 ALFWORLD = QuickstartSetting(
     suite="alfworld",
-    task="proxmo/ALFWorld-v0",
-    # The easy generated setting (preset ``alfworld_light_easy``): difficulty 1, pick and look
-    # tasks, 50 steps. A random policy wins ~5% there, enough signal for a CPU-sized run; at the
-    # default difficulty 2 the untrained light agent almost never wins and nothing is learned.
-    env_kwargs={
-        "source": "generated",
-        "engine": "fast",
-        "difficulty": 1,
-        "categories": ["pick", "look"],
-    },
-    train={
-        **_LIGHT,
-        "group_size": 8,
-        "groups_per_update": 8,
-        "max_steps": 50,
-        "updates": 40,
-        "train_seed_pool": 128,
-        "eval_every": 10,
-        "eval_episodes": 24,
-        "eval_split": "valid_unseen",
-    },
-    eval_episodes=48,  # every pick/look task of the generated valid_unseen split
+    preset="alfworld_light_easy",
+    # every pick/look task of the generated valid_unseen split (48), drawn in the same order
+    overrides=(*_COMMON, "eval_episodes=48"),
 )
 
 KEYROOM = QuickstartSetting(
-    suite="keyroom",
-    task="proxmo/KeyRoom-v0",
-    env_kwargs={},
-    train={
-        **_LIGHT,
-        "group_size": 8,
-        "groups_per_update": 8,
-        "max_steps": 15,
-        "updates": 15,
-        "eval_every": 3,
-        "eval_episodes": 24,
-    },
-    eval_episodes=60,
+    suite="keyroom", preset="keyroom_light", overrides=(*_COMMON, "eval_episodes=60")
 )
 
 
@@ -96,10 +56,12 @@ def alfworld_unavailable() -> str | None:
     """Why the generated ALFWorld games cannot be played here, or ``None`` when they can."""
     try:
         from proxmo_bench.tasks import make
+        from proxmo_bench.training.config import load_config
 
-        env = make(ALFWORLD.task, **ALFWORLD.env_kwargs)
+        cfg = load_config(ALFWORLD.preset)
+        env = make(cfg.task, **cfg.make_kwargs())
         try:
-            for split in ("train", "valid_unseen"):
+            for split in (cfg.train_split, cfg.resolved_eval_split()):
                 env.reset(seed=0, options={"split": split})
         finally:
             env.close()
@@ -124,6 +86,28 @@ def choose_setting(task: str | None = None) -> QuickstartSetting:
     if task == "keyroom":
         return KEYROOM
     raise ValueError(f"quickstart task must be 'alfworld' or 'keyroom', got {task!r}")
+
+
+def quickstart_config(
+    setting: QuickstartSetting,
+    out_dir: str | Path,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    workers: int | None = None,
+    overrides: Sequence[str] = (),
+    progress: bool = True,
+) -> BenchConfig:
+    """The bench the quickstart runs: the setting's preset and overrides, then the user's."""
+    return load_bench_config(
+        setting.preset,
+        [*setting.overrides, *overrides],
+        suite=setting.suite,
+        seeds=list(seeds),
+        out_dir=str(out_dir),
+        workers=workers or min(2, os.cpu_count() or 1),
+        progress=progress,
+        name_prefix="quickstart-",
+    )
 
 
 def print_results(result: BenchResult, suite: str, console: Any = None) -> None:
@@ -194,7 +178,7 @@ def quickstart(
     task: str | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     workers: int | None = None,
-    updates: int | None = None,
+    overrides: Sequence[str] = (),
     progress: bool = True,
 ) -> BenchResult:
     """Run the quickstart benchmark (resumable: re-running continues where it stopped).
@@ -204,7 +188,7 @@ def quickstart(
         task: ``"alfworld"``, ``"keyroom"`` or ``None`` (ALFWorld, falling back to KeyRoom).
         seeds: training seeds, shared by the three estimators.
         workers: runs in parallel (default: the CPU count, at most 2).
-        updates: override the training budget (updates per run).
+        overrides: bench ``KEY=VALUE`` overrides on top of the preset (``train.updates=10``).
     """
     from rich.console import Console
 
@@ -214,28 +198,22 @@ def quickstart(
     setting = choose_setting(task)
     if setting.note:
         console.print(f"[yellow]note:[/yellow] {setting.note}")
-    train = dict(setting.train)
-    if updates is not None:
-        train["updates"] = updates
-    cfg = BenchConfig(
-        suite=setting.suite,
-        tasks=[setting.task],
-        estimators=list(ESTIMATORS),
-        seeds=list(seeds),
-        out_dir=str(out_dir),
-        env_kwargs=dict(setting.env_kwargs),
-        train=train,
-        eval_episodes=setting.eval_episodes,
-        workers=workers or min(2, os.cpu_count() or 1),
-        progress=progress,
-        name_prefix="quickstart-",
+    cfg = quickstart_config(
+        setting, out_dir, seeds=seeds, workers=workers, overrides=overrides, progress=progress
+    )
+    t = cfg.train
+    console.print(
+        f"quickstart: preset {setting.preset} with overrides "
+        f"{' '.join([*setting.overrides, *overrides])}",
+        highlight=False,
     )
     console.print(
-        f"quickstart: {', '.join(ESTIMATORS)} x {len(cfg.seeds)} seeds on {setting.task} "
-        f"{setting.env_kwargs or ''} with the light CPU agent; budget per run: "
-        f"{train['updates']} updates "
-        f"x {train['groups_per_update']} groups x {train['group_size']} rollouts; evaluation on "
-        f"{setting.eval_episodes} held-out episodes; {cfg.workers} worker(s); output in {out_dir}"
+        f"  {', '.join(cfg.estimators)} x {len(cfg.seeds)} seeds on {t.task} {t.env_kwargs} with "
+        f"the {t.agent} agent, {t.step_limit()} steps per episode; budget per run: {t.updates} "
+        f"updates x {t.groups_per_update} groups x {t.group_size} rollouts; every evaluation "
+        f"(curve and result) on the same {cfg.eval_episodes} held-out episodes; "
+        f"{cfg.workers} worker(s); output in {out_dir}",
+        highlight=False,
     )
     result = run_bench(cfg)
     print_results(result, setting.suite, console)

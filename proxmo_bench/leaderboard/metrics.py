@@ -6,7 +6,8 @@ Both the harness (writing a submission) and ``validate`` (checking one) call
 Per run: success = fraction of episodes won, score = mean final ``info['score']``, mean return =
 mean reward sum, mean steps; per-category success over the episodes of each category. Across runs:
 the mean of the per-run values, with a percentile-bootstrap interval over runs (2+ runs) or over
-the single run's episodes, resampled as ``ci.method`` defines (:mod:`proxmo_bench.harness.stats`).
+the single run's episodes, resampled as ``ci.method`` defines
+(:mod:`proxmo_bench.leaderboard.intervals`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from proxmo_bench.harness.stats import DEFAULT_METHOD, bootstrap_ci
+from proxmo_bench.leaderboard.intervals import DEFAULT_METHOD, bootstrap_ci
 from proxmo_bench.leaderboard.schema import CIMethod, Interval, Metrics
 from proxmo_bench.rollout.records import EpisodeRecord
 

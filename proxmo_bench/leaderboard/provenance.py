@@ -43,6 +43,33 @@ def package_info() -> PackageInfo:
     return PackageInfo(version=proxmo_bench.__version__, git_commit=commit or None, git_dirty=dirty)
 
 
+def code_revision() -> str:
+    """``<version>`` or ``<version>+g<commit12>`` of this package (pins scripted agents)."""
+    pkg = package_info()
+    return pkg.version + (f"+g{pkg.git_commit[:12]}" if pkg.git_commit else "")
+
+
+def official_data_dir(task: str, env_kwargs: Mapping[str, Any]) -> Path | None:
+    """The official data folder a run of ``task`` read, for ``source="official"`` (else ``None``).
+
+    An explicit ``data_dir`` kwarg wins; otherwise the environment variable the task registers as
+    its ``data_env_var`` (e.g. ``ALFWORLD_DATA``), when set.
+
+    Raises:
+        KeyError: ``source="official"`` without a ``data_dir``, and ``task`` is not registered.
+    """
+    if env_kwargs.get("source") != "official":
+        return None
+    explicit = env_kwargs.get("data_dir")
+    if explicit:
+        return Path(str(explicit))
+    from proxmo_bench.tasks import get_task_spec  # late: the registry loads every family
+
+    var = get_task_spec(task).data_env_var
+    value = os.environ.get(var) if var else None
+    return Path(value) if value else None
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -1,12 +1,12 @@
 """``leaderboard rederive``: recompute a submission's metrics with the current interval method.
 
 Maintenance for published results when the interval definition changes (e.g. the move away from
-NumPy ``Generator`` resampling, :data:`~proxmo_bench.harness.stats.RETIRED_METHODS`). The episodes
-are the evidence and are never touched: the manifest is checked in full except for its metric
-values and its interval method, the episodes are checked against it exactly as ``validate`` does,
-and only then are the metrics recomputed from them with
-:data:`~proxmo_bench.harness.stats.DEFAULT_METHOD` (same level, resamples, seed and unit) and
-``manifest.json`` replaced atomically. The result must pass ``validate``, else the original
+NumPy ``Generator`` resampling, :data:`~proxmo_bench.leaderboard.intervals.RETIRED_METHODS`). The
+episodes are the evidence and are never touched: the manifest is checked in full except for its
+metric values and its interval method, the episodes are checked against it exactly as ``validate``
+does, and only then are the metrics recomputed from them with
+:data:`~proxmo_bench.leaderboard.intervals.DEFAULT_METHOD` (same level, resamples, seed and unit)
+and ``manifest.json`` replaced atomically. The result must pass ``validate``, else the original
 manifest is put back. A submission whose episodes do not validate is refused, nothing written.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proxmo_bench.harness.stats import DEFAULT_METHOD
+from proxmo_bench.leaderboard.intervals import DEFAULT_METHOD
 from proxmo_bench.leaderboard.schema import dump_manifest
 from proxmo_bench.leaderboard.validate import (
     MANIFEST,

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from proxmo_bench.harness.stats import INTERVAL_METHODS, check_interval_method
+from proxmo_bench.leaderboard.intervals import INTERVAL_METHODS, check_interval_method
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -216,7 +216,7 @@ IntervalMethod = Annotated[
     AfterValidator(_interval_method),
     Field(
         json_schema_extra={"enum": list(INTERVAL_METHODS)},
-        description="the resampling definition, see proxmo_bench.harness.stats",
+        description="the resampling definition, see proxmo_bench.leaderboard.intervals",
     ),
 ]
 
@@ -224,8 +224,8 @@ IntervalMethod = Annotated[
 class CIMethod(_Model):
     """How the confidence intervals were computed (so ``validate`` can recompute them).
 
-    ``method`` names a resampling definition of :mod:`proxmo_bench.harness.stats`; a manifest
-    naming an unknown or retired one is rejected, since its intervals cannot be recomputed.
+    ``method`` names a resampling definition of :mod:`proxmo_bench.leaderboard.intervals`; a
+    manifest naming an unknown or retired one is rejected, since its intervals cannot be recomputed.
     """
 
     method: IntervalMethod

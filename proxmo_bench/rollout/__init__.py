@@ -1,5 +1,6 @@
 """Group rollouts (G copies of one task from one seed), env backends and episode records."""
 
+from proxmo_bench.batch_policy import BatchPolicy, Decision, StepContext
 from proxmo_bench.rollout.backends import (
     EnvBackend,
     EnvFailure,
@@ -9,7 +10,6 @@ from proxmo_bench.rollout.backends import (
     StepResult,
     SubprocessBackend,
 )
-from proxmo_bench.rollout.batch_policy import BatchPolicy, Decision, StepContext
 from proxmo_bench.rollout.group import GroupSpec, RolloutBatch, StepRow, collect_groups
 from proxmo_bench.rollout.records import (
     TERMINATIONS,

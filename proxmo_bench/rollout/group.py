@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from proxmo_bench.batch_policy import BatchPolicy, Decision, StepContext
 from proxmo_bench.estimators import StepBatch
 from proxmo_bench.rollout.backends import (
     EnvBackend,
@@ -24,7 +25,6 @@ from proxmo_bench.rollout.backends import (
     ResetResult,
     StepResult,
 )
-from proxmo_bench.rollout.batch_policy import BatchPolicy, Decision, StepContext
 from proxmo_bench.rollout.records import EpisodeRecord
 from proxmo_bench.tasks import get_task_spec
 
@@ -203,7 +203,7 @@ def collect_groups(
         if not live:
             break
         contexts = [
-            StepContext(task, s.obs, s.info, tuple(s.history), len(s.actions)) for s in live
+            StepContext(task, s.obs, s.info, tuple(s.history), len(s.actions), s.traj) for s in live
         ]
         t0 = time.perf_counter()
         decisions = policy.act_batch(contexts, greedy=greedy)

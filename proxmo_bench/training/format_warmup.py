@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from proxmo_bench.rollout.batch_policy import StepContext
+from proxmo_bench.batch_policy import StepContext
 
 #: The answer skeleton the warm-start teaches (``{action}`` is the env action).
 ANSWER_FORMAT = "<action>{action}</action>"

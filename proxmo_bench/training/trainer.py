@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from proxmo_bench.estimators import get_estimator
 from proxmo_bench.rollout import EnvBackend, make_backend, write_episodes
 from proxmo_bench.rollout.group import GroupSpec, RolloutBatch, StepRow, collect_groups
 from proxmo_bench.training.checkpoint import (
@@ -40,6 +39,7 @@ from proxmo_bench.training.checkpoint import (
 )
 from proxmo_bench.training.config import TrainConfig, save_config
 from proxmo_bench.training.metrics_log import MetricsLog, read_metrics
+from proxmo_bench.training.policy import TrainablePolicy
 from proxmo_bench.training.ppo_loss import ppo_clip_loss
 
 #: Eval episodes reset from seeds ``EVAL_SEED_BASE + i``: the same tasks for every run and estimator.
@@ -57,7 +57,7 @@ class TrainResult:
     final_eval: dict[str, float] | None
 
 
-def build_policy(cfg: TrainConfig) -> Any:
+def build_policy(cfg: TrainConfig) -> TrainablePolicy:
     """The agent named by ``cfg.agent`` (LLM loaded per ``cfg.model``), on ``cfg.device``."""
     if cfg.agent == "light":
         from proxmo_bench.agents.light_agent import LightAgent
@@ -66,7 +66,7 @@ def build_policy(cfg: TrainConfig) -> Any:
             n_features=cfg.light_features,
             hidden=cfg.light_hidden,
             history_length=cfg.history_length,
-            temperature=cfg.temperature,
+            temperature=cfg.sampling_temperature,
             seed=cfg.seed,
         )
     from proxmo_bench.agents.llm_agent import LLMAgent
@@ -74,7 +74,7 @@ def build_policy(cfg: TrainConfig) -> Any:
     llm_kwargs: dict[str, Any] = {
         "history_length": cfg.history_length,
         "max_new_tokens": cfg.max_new_tokens,
-        "temperature": cfg.temperature,
+        "temperature": cfg.sampling_temperature,
         "max_prompt_tokens": cfg.max_prompt_tokens,
         "require_think": cfg.require_think,
         "response_prefix": cfg.response_prefix,
@@ -108,21 +108,31 @@ def _chunks(items: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 class Trainer:
-    """Runs :class:`TrainConfig` (see the module docstring). ``policy`` overrides ``build_policy``."""
+    """Runs :class:`TrainConfig` (see the module docstring). ``policy`` overrides ``build_policy``.
+
+    ``eval_groups`` fixes the evaluation episodes (one group of one episode each, with its task id
+    and reset seed): the bench passes its held-out episodes, so the learning curve and the final
+    result are measured on the same episodes. Without it, evaluations reset from the seeds
+    ``EVAL_SEED_BASE + i`` (``i < eval_episodes``) of the held-out split.
+    """
 
     def __init__(
-        self, cfg: TrainConfig, *, policy: Any = None, backend: EnvBackend | None = None
+        self,
+        cfg: TrainConfig,
+        *,
+        policy: TrainablePolicy | None = None,
+        backend: EnvBackend | None = None,
+        eval_groups: Sequence[GroupSpec] | None = None,
     ) -> None:
-        cfg.validate()  # every config error surfaces before any model is built
-        self.cfg = cfg
+        self.cfg = cfg  # a TrainConfig is validated when it is built: nothing to check again
         self.out = Path(cfg.out_dir)
         self.eval_split = cfg.resolved_eval_split()
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         torch.manual_seed(cfg.seed)
         self.task_rng = np.random.default_rng(cfg.seed)
-        self.estimator = get_estimator(cfg.estimator, **cfg.estimator_kwargs())
-        self.policy = policy if policy is not None else build_policy(cfg)
+        self.estimator = cfg.built_estimator
+        self.policy: TrainablePolicy = policy if policy is not None else build_policy(cfg)
         params = [p for p in self.policy.module.parameters() if p.requires_grad]
         if not params:
             raise ValueError(f"agent {cfg.agent!r} has no trainable parameters")
@@ -135,7 +145,15 @@ class Trainer:
                 cfg.env_backend, n_workers=cfg.env_workers, timeout_s=cfg.env_timeout_s
             )
         )
-        self.env_kwargs = {**cfg.env_kwargs, "max_episode_steps": cfg.max_steps}
+        self.env_kwargs = cfg.make_kwargs()
+        self.eval_groups = (
+            list(eval_groups)
+            if eval_groups is not None
+            else [
+                GroupSpec(EVAL_SEED_BASE + i, None, self.eval_split)
+                for i in range(cfg.eval_episodes)
+            ]
+        )
         self.update = 0
         self.env_steps = 0
 
@@ -159,7 +177,7 @@ class Trainer:
         adv = np.asarray(self.estimator(batch.step_batch(rows)), dtype=np.float64)
         if adv.shape != (len(rows),) or not np.all(np.isfinite(adv)):
             raise RuntimeError(
-                f"estimator {self.cfg.estimator!r} returned bad advantages {adv.shape}"
+                f"estimator {self.cfg.estimator.name!r} returned bad advantages {adv.shape}"
             )
         return rows, adv
 
@@ -205,9 +223,7 @@ class Trainer:
                 grad_norms.append(float(norm))
                 if math.isfinite(float(norm)):
                     self.optimizer.step()
-        after = getattr(policy, "after_update", None)
-        if after is not None:
-            after()
+        policy.after_update()
         tok = max(sums["tokens"], 1.0)
         return {
             "loss/pg": sums["pg"] / tok,
@@ -221,11 +237,9 @@ class Trainer:
 
     # ---- evaluation --------------------------------------------------------------------------------
     def evaluate(self, *, save_as: str | None = None) -> dict[str, float]:
-        """Success etc. on ``eval_episodes`` fixed seeds of the held-out split (own random stream)."""
+        """Success etc. on the fixed evaluation episodes (``eval_groups``), own random stream."""
         cfg = self.cfg
-        groups = [
-            GroupSpec(EVAL_SEED_BASE + i, None, self.eval_split) for i in range(cfg.eval_episodes)
-        ]
+        groups = self.eval_groups
         self.policy.module.eval()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed + 7_919)
@@ -349,6 +363,17 @@ class Trainer:
                 module=module,
             )
 
+    def _llm(self) -> Any:
+        """The policy as the LLM agent the format warm-start needs (the config allows it only for
+        ``agent: llm``; a policy passed in must be one)."""
+        from proxmo_bench.agents.llm_agent import LLMAgent
+
+        if not isinstance(self.policy, LLMAgent):
+            raise TypeError(
+                f"the format warm-start needs an LLMAgent, got {type(self.policy).__name__}"
+            )
+        return self.policy
+
     def _format_warmup(self) -> None:
         """Evaluate the raw model, run the format warm-start, make it the KL reference.
 
@@ -359,9 +384,9 @@ class Trainer:
         t0 = time.perf_counter()
         losses = self._warmup_on(None)
         seconds = time.perf_counter() - t0
-        reference = getattr(self.policy, "reference", None)
+        reference = self._llm().reference
         if reference is not None:
-            reference.load_state_dict(self.policy.model.state_dict())
+            reference.load_state_dict(self._llm().model.state_dict())
         report = {"raw_eval": raw, "losses": losses, "seconds": seconds}
         (self.out / "format_warmup.json").write_text(json.dumps(report, indent=2))
 
@@ -371,7 +396,7 @@ class Trainer:
         The reference was built from the raw weights; the same seeded warm-start gives the same
         weights (up to floating-point reduction order on other hardware).
         """
-        reference = getattr(self.policy, "reference", None)
+        reference = self._llm().reference
         if reference is None:
             return
         reference.requires_grad_(True)
@@ -384,16 +409,17 @@ class Trainer:
         """``run.json``: what trained (agent identity, estimator with all parameters, versions)."""
         import proxmo_bench
 
-        describe = getattr(self.policy, "describe", None)
         info = {
             "proxmo_bench": proxmo_bench.__version__,
             "torch": torch.__version__,
             "task": self.cfg.task,
             "eval_split": self.eval_split,
-            "agent": describe() if describe is not None else {"agent": type(self.policy).__name__},
-            "estimator": self.cfg.estimator,
-            "estimator_params": self.cfg.estimator_kwargs(),
-            "eval_seeds": [EVAL_SEED_BASE, EVAL_SEED_BASE + self.cfg.eval_episodes - 1],
+            "agent": self.policy.describe(),
+            "estimator": self.cfg.estimator_record(),
+            "step_limit": self.cfg.step_limit(),
+            "eval_episodes": [
+                {"task_id": g.task_id, "seed": g.seed, "split": g.split} for g in self.eval_groups
+            ],
         }
         (self.out / "run.json").write_text(json.dumps(info, indent=2, default=str))
 
@@ -473,6 +499,8 @@ class _Progress:
             self._bar.stop()
 
 
-def train(config: TrainConfig, *, resume: bool = False, policy: Any = None) -> TrainResult:
+def train(
+    config: TrainConfig, *, resume: bool = False, policy: TrainablePolicy | None = None
+) -> TrainResult:
     """Validate ``config``, train, and return the run's metrics and first/last evaluations."""
     return Trainer(config, policy=policy).run(resume=resume)

@@ -25,8 +25,11 @@ def test_expert_wins_every_test_task_in_the_fewest_steps(easy: bool) -> None:
         assert info["won"] and reward == 10.0
         # fewest steps: 1 go-to when start != key room, +1 drawer, take, +1 go-to, open
         task = env.unwrapped.task
-        minimum = 2 + (task.start != task.key_room) + task.key_in_drawer + (
-            task.key_room != task.chest_room
+        minimum = (
+            2
+            + (task.start != task.key_room)
+            + task.key_in_drawer
+            + (task.key_room != task.chest_room)
         )
         assert steps == minimum, (index, steps)
 

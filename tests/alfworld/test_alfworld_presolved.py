@@ -42,12 +42,14 @@ def _no_alfworld(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_shipped_index_covers_the_quickstart_setting() -> None:
     from proxmo_bench.envs.alfworld.env import AlfWorldEnv
     from proxmo_bench.harness.quickstart import ALFWORLD
+    from proxmo_bench.training.config import load_config
 
+    env_kwargs = load_config(ALFWORLD.preset).env_kwargs
     sols = read_index(PRESOLVED_FILE, generator.GENERATOR_VERSION)
-    env = AlfWorldEnv(**ALFWORLD.env_kwargs)
+    env = AlfWorldEnv(**env_kwargs)
     for split in ("valid_seen", "valid_unseen"):
         for task_id in env.task_ids(split):
-            seed, category, difficulty = _key(task_id, ALFWORLD.env_kwargs["difficulty"])
+            seed, category, difficulty = _key(task_id, env_kwargs["difficulty"])
             assert solution_key(seed, category, difficulty) in sols, task_id
     assert all(s.walkthrough and len(s.problem_sha256) == 64 for s in sols.values())
     for key, sol in sols.items():  # every entry is current: its problem is what is drawn today

@@ -60,6 +60,17 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
         [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
     )
     py = venv / "bin" / "python"
+    # The dependencies come from this interpreter's environment (a venv's own site-packages are
+    # not the "system" ones); the package itself only from the wheel.
+    import site
+
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "_deps_from_test_runner.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run(
         [str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
         check=True,
@@ -69,7 +80,7 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
         "import proxmo_bench, proxmo_bench.envs, proxmo_bench.agents, proxmo_bench.envs.keyroom;"
         "assert 'site-packages' in proxmo_bench.envs.__file__, proxmo_bench.envs.__file__;"
         "import gymnasium; gymnasium.make('proxmo/KeyRoom-v0').reset(seed=0);"
-        "from proxmo_bench.training.cli import list_presets; assert 'keyroom_light' in list_presets();"
+        "from proxmo_bench.training.config import list_presets; assert 'keyroom_light' in list_presets();"
         "import proxmo_bench.envs.webshop, proxmo_bench.envs.customer_service.domains.retail;"
         "import proxmo_bench.envs.alfworld.fast; print('ok')"
     )

@@ -12,10 +12,11 @@ from proxmo_bench.harness.baselines import (
     PUBLISHED_BASELINES,
     BaselineSpec,
     baseline_agent,
-    official_data_dir,
+    baseline_specs,
     publish_baselines,
     run_baseline,
 )
+from proxmo_bench.leaderboard.provenance import official_data_dir
 from proxmo_bench.leaderboard.schema import Manifest
 from proxmo_bench.leaderboard.verify import verify_submission
 
@@ -42,10 +43,61 @@ def test_random_baseline_submission_verifies(tmp_path: Path) -> None:
 
 
 def test_unknown_baselines_are_refused() -> None:
-    with pytest.raises(ValueError, match="no expert agent for myorg/MyTask-v0"):
+    with pytest.raises(KeyError, match="myorg/MyTask-v0"):
         baseline_agent("expert", "myorg/MyTask-v0", 0)
     with pytest.raises(ValueError, match="'random' or 'expert'"):
         baseline_agent("oracle", "proxmo/KeyRoom-v0", 0)
+
+
+def test_every_builtin_task_registers_its_baselines() -> None:
+    """The families' registrations carry what the harness tables used to (same model ids)."""
+    experts = {
+        "proxmo/ALFWorld-v0": "proxmo_bench.agents.experts.alfworld",
+        "proxmo/KeyRoom-v0": "proxmo_bench.agents.experts.keyroom",
+        "proxmo/WebShop-v0": "proxmo_bench.agents.experts.webshop",
+        "proxmo/Retail-v0": "proxmo_bench.agents.experts.customer_service",
+        "proxmo/Airline-v0": "proxmo_bench.agents.experts.customer_service",
+    }
+    data_vars = {
+        "proxmo/ALFWorld-v0": "ALFWORLD_DATA",
+        "proxmo/KeyRoom-v0": None,
+        "proxmo/WebShop-v0": "WEBSHOP_DATA",
+        "proxmo/Retail-v0": "TAU_BENCH_DATA",
+        "proxmo/Airline-v0": "TAU_BENCH_DATA",
+    }
+    for task, module in experts.items():
+        assert baseline_agent("expert", task, 0)[1].model_id == module
+        assert proxmo_bench.get_task_spec(task).data_env_var == data_vars[task]
+        random_id = baseline_agent("random", task, 0)[1].model_id
+        tool_agent = task in ("proxmo/Retail-v0", "proxmo/Airline-v0")
+        assert random_id == (
+            "proxmo_bench.agents.random_tool_agent:RandomToolAgent"
+            if tool_agent
+            else "proxmo_bench.agents.random_agent:RandomAgent"
+        )
+
+
+def test_webshop_expert_builds_from_the_env() -> None:
+    from proxmo_bench.agents.experts.webshop import WebShopExpert
+
+    factory, _ = baseline_agent("expert", "proxmo/WebShop-v0", 0)
+    env = proxmo_bench.make("proxmo/WebShop-v0", n_products=50)
+    try:
+        assert isinstance(factory(env), WebShopExpert)
+    finally:
+        env.close()
+
+
+def test_baseline_specs_of_a_builtin_task() -> None:
+    specs = baseline_specs("proxmo/KeyRoom-v0", suite="keyroom", split="test", n_episodes=5)
+    assert [(s.kind, s.run_seeds, s.name) for s in specs] == [
+        ("expert", (0,), "keyroom-generated-test-expert"),
+        ("random", (0, 1, 2), "keyroom-generated-test-random"),
+    ]
+    with pytest.raises(ValueError, match="splits"):
+        baseline_specs("proxmo/KeyRoom-v0", suite="keyroom", split="valid", n_episodes=5)
+    with pytest.raises(ValueError, match="positive"):
+        baseline_specs("proxmo/KeyRoom-v0", suite="keyroom", split="test", n_episodes=0)
 
 
 def test_official_data_dir_follows_the_family_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import proxmo_bench
-from proxmo_bench.harness.baselines import DATA_ENV_VARS
 from proxmo_bench.leaderboard.render import LEADERBOARD_MD, load_entries, render_markdown
 from proxmo_bench.leaderboard.validate import SubmissionError, find_submissions, validate_all
 from proxmo_bench.leaderboard.verify import verify_submission
@@ -43,7 +42,7 @@ def test_published_submission_replays(submission: Path, monkeypatch: pytest.Monk
 
     m = load_manifest(submission)
     if m.data.source == "official":
-        var = DATA_ENV_VARS.get(m.task.id)
+        var = proxmo_bench.get_task_spec(m.task.id).data_env_var
         local = {
             "ALFWORLD_DATA": DATA / "alfworld",
             "WEBSHOP_DATA": DATA / "webshop",

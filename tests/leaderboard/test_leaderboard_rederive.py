@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from proxmo_bench.harness.stats import DEFAULT_METHOD
+from proxmo_bench.leaderboard.intervals import DEFAULT_METHOD
 from proxmo_bench.leaderboard.rederive import rederive_submission, submission_folders
 from proxmo_bench.leaderboard.validate import SubmissionError, validate_submission
 from proxmo_bench.rollout.records import EpisodeRecord

@@ -114,4 +114,4 @@ def test_resume_rebuilds_the_warm_reference(tmp_path: Path) -> None:
 )
 def test_bad_warmup_configs_name_the_field(override: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError, match=field):
-        TrainConfig(**{**CFG, **override}).validate()  # type: ignore[arg-type]
+        TrainConfig(**{**CFG, **override})  # type: ignore[arg-type]

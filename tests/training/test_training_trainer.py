@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from proxmo_bench.cli import app
 from proxmo_bench.rollout import read_episodes, replay_episode
 from proxmo_bench.training import TrainConfig, Trainer, train
-from proxmo_bench.training.cli import main
 from proxmo_bench.training.metrics_log import read_metrics
 
 SMALL = {
@@ -60,7 +60,7 @@ def test_short_run_writes_metrics_checkpoint_and_replayable_episodes(tmp_path: P
     assert (tmp_path / "run" / "checkpoint.pt").exists()
     assert (tmp_path / "run" / "config.yaml").exists()
     info = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert info["agent"]["agent"] == "light" and info["estimator_params"]["gamma"] == 0.95
+    assert info["agent"]["agent"] == "light" and info["estimator"]["params"]["gamma"] == 0.95
     records = read_episodes(tmp_path / "run" / "episodes" / "eval_00003.jsonl.gz")
     assert len(records) == 8 and all(r.split == "test" for r in records)
     assert replay_episode(records[0]) is None
@@ -101,7 +101,8 @@ def test_resume_after_kill_has_no_gap_no_duplicate_and_same_stream(tmp_path: Pat
         "-W",
         "ignore",
         "-m",
-        "proxmo_bench.training",
+        "proxmo_bench",
+        "train",
         "--no-progress",
         "--out",
         str(out),
@@ -127,7 +128,10 @@ def test_resume_after_kill_has_no_gap_no_duplicate_and_same_stream(tmp_path: Pat
     done_before = max(m["update"] for m in read_metrics(metrics_path))
     assert done_before < updates, "the run finished before it could be killed"
     # resume from the CLI: the run's own config.yaml is read back from --out
-    assert main(["--out", str(out), "--resume", "--no-progress"]) == 0
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, ["train", "--out", str(out), "--resume", "--no-progress"])
+    assert res.exit_code == 0, res.output
     got = read_metrics(metrics_path)
     assert [m["update"] for m in got] == list(range(updates + 1))
     assert _comparable(got) == _comparable(reference.metrics)

@@ -1,6 +1,7 @@
 """What a rollout asks of a policy: act on a batch of step contexts at once.
 
-Rollouts (core) depend only on this protocol; the agents in ``proxmo_bench.agents`` implement it.
+This interface is core: rollouts (``proxmo_bench.rollout``) call it and the agents
+(``proxmo_bench.agents``) implement it, so neither depends on the other.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class StepContext:
         history: ``(observation, action)`` pairs already played this episode, oldest first; the
             observation is the one the action answered.
         step: 0-based index of the step about to be taken.
+        slot: the env slot (trajectory index in the rollout batch) the context comes from, so a
+            policy can keep per-episode state (:mod:`proxmo_bench.rollout.episode_agents`).
     """
 
     task: str
@@ -28,6 +31,7 @@ class StepContext:
     info: dict[str, Any]
     history: tuple[tuple[str, str], ...] = ()
     step: int = 0
+    slot: int = 0
 
     @property
     def instruction(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from proxmo_bench.harness.stats import (
+from proxmo_bench.leaderboard.intervals import (
     DEFAULT_METHOD,
     PCG64_RAW_MULSHIFT_V1,
     bootstrap_ci,
