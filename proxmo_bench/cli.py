@@ -549,11 +549,41 @@ def leaderboard_rederive(
 def leaderboard_baselines(
     root: Annotated[str, typer.Option(help="leaderboards folder")] = "leaderboards",
     suite: Annotated[list[str] | None, typer.Option(help="suite (repeatable; default all)")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="any registered task (third-party too): its registered expert/random"),
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="with --task: evaluation split")] = None,
+    episodes: Annotated[
+        int | None, typer.Option(help="with --task: episodes (default: the whole split)")
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", help="with --task: make() argument key=value")
+    ] = None,
 ) -> None:
-    """Make, validate, verify and publish the expert/random baselines missing from ROOT."""
-    from proxmo_bench.harness.baselines import publish_baselines
+    """Make, validate, verify and publish the expert/random baselines missing from ROOT.
 
-    published = publish_baselines(root, suites=suite or None, log=console.print)
+    Without --task: the published suites' baselines. With --task: the baselines the task
+    registers (its expert, if any, and its random agent) in one setting, into --suite.
+    """
+    from proxmo_bench.harness.baselines import baseline_specs, publish_baselines
+
+    if task is None:
+        published = publish_baselines(root, suites=suite or None, log=console.print)
+    else:
+        if split is None or not suite or len(suite) != 1:
+            raise _config_error(ValueError("--task needs --split and exactly one --suite"))
+        try:
+            specs = baseline_specs(
+                task,
+                suite=suite[0],
+                split=split,
+                n_episodes=episodes,
+                env_kwargs=parse_kwargs(env or []),
+            )
+        except (KeyError, ValueError) as exc:
+            raise _config_error(ValueError(str(exc).strip("'\""))) from None
+        published = publish_baselines(root, specs=specs, log=console.print)
     console.print(f"{len(published)} baseline submission(s) published")
 
 

@@ -166,3 +166,19 @@ def _scratch_registry(monkeypatch: pytest.MonkeyPatch, task_id: str) -> None:
         monkeypatch.setitem(gymnasium.registry, task_id, gymnasium.registry[task_id])
     else:
         monkeypatch.setitem(gymnasium.registry, task_id, None)  # type: ignore[arg-type]
+
+
+def test_cli_publishes_a_third_party_tasks_baselines(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from proxmo_bench.cli import app
+
+    args = ["leaderboard", "baselines", "--root", str(tmp_path), "--task", tp.TASK]
+    res = CliRunner().invoke(app, [*args, "--suite", "thirdparty", "--split", "test"])
+    assert res.exit_code == 0, res.output
+    subs = sorted(
+        p.name.split("_", 1)[1] for p in (tmp_path / "thirdparty" / "submissions").iterdir()
+    )
+    assert subs == ["saynumber-generated-test-expert", "saynumber-generated-test-random"]
+    res = CliRunner().invoke(app, [*args, "--suite", "thirdparty", "--split", "nope"])
+    assert res.exit_code == 2 and "nope" in res.output
