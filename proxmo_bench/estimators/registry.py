@@ -79,6 +79,15 @@ def get_estimator(name: str, **params: Any) -> EstimatorFn:
     return factory(**params)
 
 
+def estimator_factory(name: str) -> EstimatorFactory:
+    """The factory registered under ``name`` (a frozen dataclass for the built-in estimators).
+
+    Raises:
+        ValueError: unknown name.
+    """
+    return _lookup(name)
+
+
 def _lookup(name: str) -> EstimatorFactory:
     try:
         return _ESTIMATORS[name]

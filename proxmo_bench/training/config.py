@@ -141,7 +141,7 @@ def build_estimator(section: EstimatorConfig, invalid_penalty: float) -> Any:
                 f"estimator.{key}",
                 f"estimator {section.name!r} takes no parameter {key!r}; it takes: {takes}",
             )
-    params = dict(section.params)
+    params = _widened(section.name, dict(section.params))
     if "invalid_penalty" in accepted:
         params["invalid_penalty"] = invalid_penalty
     elif invalid_penalty:
@@ -153,6 +153,21 @@ def build_estimator(section: EstimatorConfig, invalid_penalty: float) -> Any:
         return get_estimator(section.name, **params)
     except (TypeError, ValueError) as exc:
         raise ConfigError(_culprit(section, params, exc), str(exc)) from None
+
+
+def _widened(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Integers given for a float parameter of a dataclass estimator become floats, so records
+    say ``psc_alpha: 2.0`` whether the user wrote 2 or 2.0."""
+    from proxmo_bench.estimators.registry import estimator_factory
+
+    factory = estimator_factory(name)
+    if not dataclasses.is_dataclass(factory):
+        return params
+    floats = {f.name for f in dataclasses.fields(factory) if f.type in (float, "float")}
+    return {
+        k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
+        for k, v in params.items()
+    }
 
 
 def _culprit(section: EstimatorConfig, params: dict[str, Any], exc: Exception) -> str:

@@ -219,3 +219,9 @@ def test_cli_help_comes_from_the_field_descriptions() -> None:
     assert fields.exit_code == 0 and "sampling_temperature" in fields.output
     presets = runner.invoke(app, ["config", "presets"])
     assert presets.exit_code == 0 and "keyroom_light" in presets.output
+
+
+def test_integer_for_a_float_estimator_parameter_is_recorded_as_float() -> None:
+    rec = load_config(None, ["estimator=proxmo", "estimator.psc_alpha=2"]).estimator_record()
+    assert rec["params"]["psc_alpha"] == 2.0 and isinstance(rec["params"]["psc_alpha"], float)
+    assert load_config(None, ["estimator=proxmo", "estimator.psc=true"]).built_estimator.psc is True
