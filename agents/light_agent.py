@@ -26,10 +26,11 @@ from proxmo_bench.batch_policy import Decision, StepContext
 
 @dataclass(frozen=True)
 class LightSample:
-    """What is needed to re-score one decision: state/candidate features, choice, old log-prob."""
+    """What is needed to re-score one decision: the state's and candidates' texts (features are a
+    pure function of them, recomputed through the agent's cache), the choice, the old log-prob."""
 
-    state: sp.csr_matrix  # (1, 3F): instruction | observation + anchor | recent actions
-    candidates: sp.csr_matrix  # (K, F)
+    state: tuple[str, str, str]  # instruction | observation + anchor | recent actions
+    candidates: tuple[str, ...]
     index: int
     old_logp: float
 
@@ -52,8 +53,59 @@ class ActionScorer(nn.Module):
         return self.head(torch.cat([h_s, h_a, h_s * h_a], dim=-1)).squeeze(-1)
 
 
-def _to_dense(m: sp.spmatrix) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(m.todense(), dtype=np.float32))
+class CachedHashing:
+    """``HashingVectorizer.transform`` with a cache of the rows of strings seen before.
+
+    Hashed features are a pure function of the string (the vectorizer is stateless and its
+    normalisation is per row), so a cached row is exactly the row a fresh transform would give.
+    Rollouts repeat the same observations, instructions and actions thousands of times; only
+    strings not seen yet are featurised, in one call. The cache is dropped when it holds
+    ``max_entries`` strings.
+    """
+
+    def __init__(self, vectorizer: HashingVectorizer, max_entries: int = 200_000) -> None:
+        self.vectorizer = vectorizer
+        self.max_entries = max_entries
+        self._rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _rows_of(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        rows = self._rows
+        new = list(dict.fromkeys(t for t in texts if t not in rows))
+        self.misses += len(new)
+        self.hits += len(texts) - len(new)
+        if new:
+            if len(rows) + len(new) > self.max_entries:
+                rows.clear()
+            m = self.vectorizer.transform(new)
+            for i, text in enumerate(new):
+                a, b = m.indptr[i], m.indptr[i + 1]
+                rows[text] = (m.indices[a:b].copy(), m.data[a:b].copy())
+        return [rows[t] for t in texts]
+
+    def dense(self, texts: Sequence[str]) -> np.ndarray:
+        """``vectorizer.transform(texts)`` as a dense float32 array, without building a sparse
+        matrix (the values are the same: rows hold each feature once)."""
+        parts = self._rows_of(texts)
+        out = np.zeros((len(texts), self.vectorizer.n_features), dtype=np.float32)
+        if parts:
+            lengths = [len(ix) for ix, _ in parts]
+            rows = np.repeat(np.arange(len(texts)), lengths)
+            out[rows, np.concatenate([ix for ix, _ in parts])] = np.concatenate(
+                [d for _, d in parts]
+            )
+        return out
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The (len(texts), n_features) CSR matrix ``vectorizer.transform(texts)`` gives."""
+        parts = self._rows_of(texts)
+        indptr = np.zeros(len(texts) + 1, dtype=np.int32)
+        np.cumsum([len(ix) for ix, _ in parts], out=indptr[1:])
+        indices = np.concatenate([ix for ix, _ in parts]) if parts else np.zeros(0, dtype=np.int32)
+        data = np.concatenate([d for _, d in parts]) if parts else np.zeros(0, dtype=np.float64)
+        shape = (len(texts), self.vectorizer.n_features)
+        return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 
 class LightAgent:
@@ -85,6 +137,7 @@ class LightAgent:
         self.vectorizer = HashingVectorizer(
             n_features=n_features, ngram_range=(1, 2), alternate_sign=False, norm="l2"
         )
+        self.features = CachedHashing(self.vectorizer)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.module = ActionScorer(n_features, hidden)
@@ -94,15 +147,19 @@ class LightAgent:
         self.task = ""
 
     # ---- features --------------------------------------------------------------------------------
-    def _state_features(self, ctxs: Sequence[StepContext]) -> sp.csr_matrix:
-        fields = [
-            [c.instruction for c in ctxs],
-            # The anchor is the env's own history-free state text (e.g. "You hold the key"), which the
-            # observation alone may not repeat; both together make the state closer to Markov.
-            [c.obs + " " + str(c.info.get("anchor", "")) for c in ctxs],
-            [" ".join(a for _, a in c.history[-self.history_length :]) for c in ctxs],
-        ]
-        return sp.hstack([self.vectorizer.transform(f) for f in fields], format="csr")
+    def _state_texts(self, ctx: StepContext) -> tuple[str, str, str]:
+        return (
+            ctx.instruction,
+            # The anchor is the env's own history-free state text (e.g. "You hold the key"), which
+            # the observation alone may not repeat; both together make the state closer to Markov.
+            ctx.obs + " " + str(ctx.info.get("anchor", "")),
+            " ".join(a for _, a in ctx.history[-self.history_length :]),
+        )
+
+    def _state_matrix(self, states: Sequence[tuple[str, str, str]]) -> torch.Tensor:
+        """(S, 3F) features: the three text fields side by side."""
+        fields = [self.features.dense([st[k] for st in states]) for k in range(3)]
+        return torch.from_numpy(np.hstack(fields))
 
     def _candidates(self, ctx: StepContext) -> list[str]:
         adm = ctx.admissible_actions
@@ -121,24 +178,27 @@ class LightAgent:
         """
         if not contexts:
             return []
-        cands = [self._candidates(c) for c in contexts]
-        states = self._state_features(contexts)
-        cand_feats = [self.vectorizer.transform(c) for c in cands]
+        cands = [tuple(self._candidates(c)) for c in contexts]
+        states = [self._state_texts(c) for c in contexts]
         with torch.no_grad():
-            logp_all = self._log_probs(self.module, states, cand_feats)
+            logp_all = self._log_probs(self.module, states, cands)
         out = []
-        for i, (lp, actions) in enumerate(zip(logp_all, cands, strict=True)):
+        for lp, state, actions in zip(logp_all, states, cands, strict=True):
             k = int(lp.argmax()) if greedy else int(torch.multinomial(lp.exp(), 1))
-            sample = LightSample(states[i], cand_feats[i], k, float(lp[k]))
+            sample = LightSample(state, actions, k, float(lp[k]))
             out.append(Decision(actions[k], True, sample, actions[k]))
         return out
 
     def _log_probs(
-        self, net: nn.Module, states: sp.csr_matrix, cands: Sequence[sp.csr_matrix]
+        self,
+        net: nn.Module,
+        states: Sequence[tuple[str, str, str]],
+        cands: Sequence[Sequence[str]],
     ) -> list[torch.Tensor]:
-        sizes = [c.shape[0] for c in cands]
+        sizes = [len(c) for c in cands]
         owner = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
-        logits = net(_to_dense(states), _to_dense(sp.vstack(cands, format="csr")), owner)
+        actions = torch.from_numpy(self.features.dense([a for c in cands for a in c]))
+        logits = net(self._state_matrix(states), actions, owner)
         logits = logits / self.temperature
         return [torch.log_softmax(x, dim=0) for x in torch.split(logits, sizes)]
 
@@ -148,8 +208,7 @@ class LightAgent:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Log-probs (S, 1) of the chosen actions, their mask (S, 1) and entropies (S, 1) or None."""
         net = self.reference if reference else self.module
-        states = sp.vstack([s.state for s in samples], format="csr")
-        lps = self._log_probs(net, states, [s.candidates for s in samples])
+        lps = self._log_probs(net, [s.state for s in samples], [s.candidates for s in samples])
         logp = torch.stack([lp[s.index] for lp, s in zip(lps, samples, strict=True)]).unsqueeze(1)
         ent = None
         if with_entropy:

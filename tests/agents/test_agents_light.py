@@ -86,3 +86,18 @@ def test_agents_follow_the_agent_protocol() -> None:
             obs, _, term, trunc, info = env.step(action)
             if term or trunc:
                 break
+
+
+def test_cached_hashing_equals_a_fresh_transform() -> None:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from proxmo_bench.agents.light_agent import CachedHashing
+
+    vec = HashingVectorizer(n_features=256, ngram_range=(1, 2), alternate_sign=False, norm="l2")
+    cache = CachedHashing(vec, max_entries=3)
+    texts = ["go to desk 1", "", "take mug 1 from desk 1", "go to desk 1", "look", "ünïcode 1"]
+    for _ in range(3):  # cold, warm, and after the cache was dropped for being full
+        got, want = cache.transform(texts), vec.transform(texts)
+        assert got.shape == want.shape and (got != want).nnz == 0
+        assert got.dtype == want.dtype
+    assert cache.hits > 0 and cache.transform([]).shape == (0, 256)
