@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from proxmo_bench.harness.bench_config import BenchConfig, task_slug
+from proxmo_bench.leaderboard.comparison import compare, performance_profile
 from proxmo_bench.leaderboard.intervals import paired_difference
 from proxmo_bench.leaderboard.schema import (
     AgentInfo,
@@ -435,6 +436,54 @@ def plot_curves(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]
     return paths
 
 
+def _curve_auc(curve: Sequence[CurvePoint]) -> float | None:
+    """Area under success vs updates divided by the updates spanned (the curve's mean level)."""
+    if len(curve) < 2 or curve[-1].update == curve[0].update:
+        return None
+    x = [float(p.update) for p in curve]
+    y = [p.success for p in curve]
+    area = sum((x[i + 1] - x[i]) * (y[i] + y[i + 1]) / 2 for i in range(len(x) - 1))
+    return area / (x[-1] - x[0])
+
+
+def plot_profiles(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) -> list[Path]:
+    """``plots/<task>_profile.png``: fraction of runs with held-out success > tau, with bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    paths = []
+    plot_dir = Path(cfg.out_dir) / "plots"
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    taus = np.linspace(0.0, 1.0, 101)
+    for task in cfg.task_ids:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for est in cfg.estimators:
+            scores = [
+                [
+                    sum(r.won for r in results[(task, est, s)].records)
+                    / len(results[(task, est, s)].records)
+                ]
+                for s in cfg.seeds
+            ]
+            point, low, high = performance_profile(scores, taus)
+            (line,) = ax.plot(taus, point, label=est)
+            ax.fill_between(taus, low, high, color=line.get_color(), alpha=0.2)
+        ax.set_xlabel("held-out success rate tau")
+        ax.set_ylabel("fraction of runs with success > tau")
+        ax.grid(alpha=0.3)
+        ax.legend(title=f"{len(cfg.seeds)} runs, 95% bands")
+        ax.set_title(f"{task}: performance profile")
+        fig.tight_layout()
+        path = plot_dir / f"{task_slug(task)}_profile.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
 def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) -> dict[str, Any]:
     """Per task: success per seed for each estimator, and paired differences (a - b) with CIs."""
     summary: dict[str, Any] = {"config": cfg.model_dump(mode="json"), "tasks": {}}
@@ -453,10 +502,19 @@ def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) 
             diffs.append(
                 {"a": a, "b": b, "mean": d.mean, "low": d.low, "high": d.high, "n_seeds": d.n}
             )
+        table = compare({est: [[v] for v in per_seed[est]] for est in cfg.estimators})
         summary["tasks"][task] = {
             "seeds": list(cfg.seeds),
             "success": per_seed,
             "paired_differences": diffs,
+            # rliable-style decision table: IQM/mean with stratified-bootstrap intervals, rank
+            # groups (tied when intervals overlap), P(a > b), paired power
+            "comparison": table.to_json(),
+            # sample efficiency: mean held-out success over the learning curve (normalised AUC)
+            "curve_auc": {
+                est: [_curve_auc(results[(task, est, s)].curve) for s in cfg.seeds]
+                for est in cfg.estimators
+            },
             "train_env_errors": {
                 est: [results[(task, est, s)].train_env_errors for s in cfg.seeds]
                 for est in cfg.estimators
@@ -483,7 +541,7 @@ def run_bench(cfg: BenchConfig) -> BenchResult:
             raise RuntimeError(f"run {task} {est} seed {seed} did not finish; re-run to resume it")
         results[(task, est, seed)] = res
     submissions = write_bench_submissions(cfg, plan, results)
-    plots = plot_curves(cfg, results)
+    plots = plot_curves(cfg, results) + plot_profiles(cfg, results)
     summary = summarize(cfg, results)
     summary_path = out / "summary.json"
     summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True, default=str))

@@ -110,6 +110,57 @@ def quickstart_config(
     )
 
 
+def print_decision_table(task: str, comparison: dict[str, Any], console: Any) -> None:
+    """IQM and mean with intervals, rank groups (ties), P(a > b) and power, from the summary."""
+    from rich.table import Table
+
+    from proxmo_bench.leaderboard.render import pct
+
+    def iv(d: dict[str, Any]) -> str:
+        flag = "" if d["reliable"] else " *"
+        return f"{pct(d['value'])} [{pct(d['low'])}, {pct(d['high'])}]{flag}"
+
+    ranks = comparison["rank_group"]
+    table = Table(title=f"{task}: decision table (rliable statistics over runs)")
+    for col in ("Rank group", "Estimator", "IQM % [95% CI]", "Mean % [95% CI]", "Runs"):
+        table.add_column(col)
+    for est in sorted(ranks, key=lambda e: (ranks[e], -comparison["iqm"][e]["value"])):
+        tied = sum(r == ranks[est] for r in ranks.values()) > 1
+        table.add_row(
+            f"{ranks[est]}{'=' if tied else ''}",
+            est,
+            iv(comparison["iqm"][est]),
+            iv(comparison["mean"][est]),
+            str(comparison["iqm"][est]["n_runs"]),
+        )
+    console.print(table)
+    poi = Table(title=f"{task}: probability of improvement P(a > b) [95% CI]")
+    for col in ("a", "b", "P(a > b)", "detectable at 80% power", "seeds for a 5-point difference"):
+        poi.add_column(col)
+    power = {(p["a"], p["b"]): p for p in comparison["power"]}
+    for d in comparison["probability_of_improvement"]:
+        p = power.get((d["a"], d["b"]))
+        mde = p["min_detectable_difference"] if p else float("inf")
+        need = p["seeds_for"].get("0.05") if p else None
+        poi.add_row(
+            d["a"],
+            d["b"],
+            f"{d['value']:.2f} [{d['low']:.2f}, {d['high']:.2f}]" + ("" if d["reliable"] else " *"),
+            f">= {100 * mde:.1f} points" if mde != float("inf") else "-",
+            str(need) if need is not None else "-",
+        )
+    console.print(poi)
+    if any(not d["reliable"] for d in comparison["iqm"].values()):
+        console.print(
+            "* fewer than 5 runs: the interval is shown but unreliable. Estimators in one rank "
+            "group (marked =) have overlapping intervals and are tied, not ordered."
+        )
+    else:
+        console.print(
+            "Estimators in one rank group (marked =) have overlapping intervals: tied, not ordered."
+        )
+
+
 def print_results(result: BenchResult, suite: str, console: Any = None) -> None:
     """The leaderboard table, the paired differences and where the files are."""
     from rich.console import Console
@@ -143,6 +194,7 @@ def print_results(result: BenchResult, suite: str, console: Any = None) -> None:
         )
     console.print(table)
     for task, info in result.summary["tasks"].items():
+        print_decision_table(task, info["comparison"], console)
         diff = Table(title=f"{task}: paired differences in success (same seeds, same episodes)")
         for col in ("a - b", "mean", "95% CI", "seeds"):
             diff.add_column(col)

@@ -99,6 +99,16 @@ def test_bench_writes_verifiable_paired_submissions_and_resumes(tmp_path: Path) 
     assert [(d["a"], d["b"]) for d in diffs] == [("grpo", "proxmo")]
     errors = result.summary["tasks"][TASK]["train_env_errors"]
     assert errors == {"grpo": [0, 0], "proxmo": [0, 0]}
+    table = result.summary["tasks"][TASK]["comparison"]
+    success = result.summary["tasks"][TASK]["success"]
+    for est in ("grpo", "proxmo"):  # 2 runs: the IQM keeps both, and the interval is flagged
+        assert table["iqm"][est]["value"] == pytest.approx(sum(success[est]) / 2)
+        assert table["iqm"][est]["reliable"] is False
+    assert set(table["rank_group"]) == {"grpo", "proxmo"}
+    assert [(d["a"], d["b"]) for d in table["probability_of_improvement"]] == [("grpo", "proxmo")]
+    assert any(p.name.endswith("_profile.png") for p in result.plots)
+    aucs = result.summary["tasks"][TASK]["curve_auc"]
+    assert all(a is not None and 0.0 <= a <= 1.0 for v in aucs.values() for a in v)
     md = (result.leaderboard_root / "keyroom" / "LEADERBOARD.md").read_text()
     assert "2026-02-03_keyroom-v0-grpo-light" in md and "2026-02-03_keyroom-v0-proxmo-light" in md
 
