@@ -283,6 +283,7 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     keys = (
         "light_features",
         "light_hidden",
+        "light_relations",
         "history_length",
         "sampling_temperature",
         "eval_greedy",

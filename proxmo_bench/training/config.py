@@ -267,6 +267,9 @@ class TrainConfig(BaseModel):
     """Light agent: hashed features per text field."""
     light_hidden: PositiveInt = 64
     """Light agent: network width."""
+    light_relations: bool = False
+    """Light agent: also score actions by their relation to the episode (instruction and
+    observation overlap, episode memory, repeats; ``agents/action_relations.py``)."""
 
     # ---- estimator ----------------------------------------------------------------------------------
     estimator: EstimatorConfig = Field(default_factory=EstimatorConfig)

@@ -68,6 +68,7 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
             history_length=cfg.history_length,
             temperature=cfg.sampling_temperature,
             seed=cfg.seed,
+            relations=cfg.light_relations,
         )
     from proxmo_bench.agents.llm_agent import LLMAgent
 

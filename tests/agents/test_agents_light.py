@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -101,3 +102,56 @@ def test_cached_hashing_equals_a_fresh_transform() -> None:
         assert got.shape == want.shape and (got != want).nnz == 0
         assert got.dtype == want.dtype
     assert cache.hits > 0 and cache.transform([]).shape == (0, 256)
+
+
+def test_relation_features_by_hand() -> None:
+    from proxmo_bench.agents.action_relations import N_RELATIONS, relation_features
+    from proxmo_bench.batch_policy import StepContext
+
+    ctx = StepContext(
+        "proxmo/ALFWorld-v0",
+        "On the countertop 1, you see a candle 1.",
+        {"instruction": "put a candle in cabinet."},
+        history=(("You see a cabinet 1.", "go to countertop 1"),),
+        step=1,
+    )
+    cands = ["take candle 1 from countertop 1", "go to countertop 1", "go to cabinet 1", "look"]
+    f = relation_features(ctx, cands)
+    assert f.shape == (4, N_RELATIONS) and f.dtype == np.float32
+    # "take candle 1 from countertop 1": words {take, candle, countertop}
+    assert f[0, 0] == pytest.approx(1 / 3) and f[0, 1] == pytest.approx(2 / 3)
+    assert f[0, 2] == pytest.approx(1 / 3)  # candle: a task word in view
+    assert f[1, 6] == 1.0 and f[1, 5] == pytest.approx(np.log(2))  # the previous action, once
+    assert f[2, 7] == 1.0 and f[0, 7] == 0.0  # same verb as the previous action
+    assert f[2, 3] == pytest.approx(1 / 2)  # cabinet was seen in an earlier observation
+    assert not f[3].any()  # "look" relates to nothing
+
+
+def test_light_agent_with_relations_rescores_and_keeps_its_seeded_init() -> None:
+    import torch
+
+    from proxmo_bench.agents.light_agent import LightAgent
+    from proxmo_bench.batch_policy import StepContext
+
+    plain, plain_again = (
+        LightAgent(n_features=64, hidden=8, seed=1),
+        LightAgent(n_features=64, hidden=8, seed=1),
+    )
+    rel = LightAgent(n_features=64, hidden=8, seed=1, relations=True)
+    # without relations the network is exactly the one before the option existed
+    for (k, v), (_, w) in zip(
+        plain.module.state_dict().items(), plain_again.module.state_dict().items(), strict=True
+    ):
+        assert torch.equal(v, w), k
+    assert rel.module.relation_logit is not None and plain.module.relation_logit is None
+    ctx = StepContext(
+        "t",
+        "You see a key 1.",
+        {"instruction": "take the key", "admissible_actions": ["take key 1", "look"]},
+    )
+    torch.manual_seed(0)
+    (d,) = rel.act_batch([ctx])
+    logp, _, _ = rel.token_logprobs([d.sample])
+    assert d.sample.relations is not None and d.sample.relations.shape == (2, 8)
+    assert float(logp[0, 0]) == pytest.approx(d.sample.old_logp, abs=1e-6)
+    assert rel.describe()["relations"] is True
