@@ -125,6 +125,30 @@ TABLE_HEAD = ("#", "Agent", "Estimator", "Success % [95% CI]")
 TABLE_TAIL = ("Score", "Steps", "Runs", "Episodes/run", "Budget", "Submission")
 
 
+def rank_labels(rows: Sequence[Entry]) -> list[str]:
+    """Rank of each row (sorted by success): rows whose success intervals overlap their group
+    leader's share its rank, marked ``=`` (tied: the intervals cannot order them)."""
+    from proxmo_bench.leaderboard.comparison import Interval, rank_groups
+
+    keys = [f"{i}" for i in range(len(rows))]
+    intervals = {
+        k: Interval(
+            e.manifest.metrics.success.mean,
+            e.manifest.metrics.success.low,
+            e.manifest.metrics.success.high,
+            len(e.manifest.runs),
+        )
+        for k, e in zip(keys, rows, strict=True)
+    }
+    groups = rank_groups(intervals)
+    # the rank a group shows is its best row's position, as in sports tables ("1=, 1=, 3")
+    first = {}
+    for pos, k in enumerate(sorted(keys, key=lambda k: (groups[k], int(k))), 1):
+        first.setdefault(groups[k], pos)
+    sizes = {g: sum(v == g for v in groups.values()) for g in set(groups.values())}
+    return [f"{first[groups[k]]}{'=' if sizes[groups[k]] > 1 else ''}" for k in keys]
+
+
 def table_rows(
     rows: Sequence[Entry], setting: EvaluationSetting | None = None
 ) -> tuple[list[str], list[list[str]]]:
@@ -135,7 +159,8 @@ def table_rows(
     cats = _categories(setting or evaluation_setting(rows[0].manifest), rows)
     header = [*TABLE_HEAD, *cats, *TABLE_TAIL]
     cells = []
-    for rank, e in enumerate(rows, 1):
+    ranks = rank_labels(rows)
+    for rank, e in zip(ranks, rows, strict=True):
         m = e.manifest
         est = m.training.estimator.name if m.training else "-"
         per_cat = [
@@ -144,7 +169,7 @@ def table_rows(
         ]
         cells.append(
             [
-                str(rank),
+                rank,
                 fmt_agent(m),
                 est,
                 fmt_success(m.metrics.success),
@@ -173,6 +198,8 @@ def render_markdown(suite: str, entries: Sequence[Entry]) -> str:
         "percentile-bootstrap interval (over runs when there are several, else over episodes).",
         "Category columns give success per task category the setting covers",
         "(mean ± half the interval width).",
+        "Rows whose success intervals overlap share a rank, marked `=`: they are tied, not",
+        "ordered.",
         "",
     ]
     if not entries:

@@ -244,3 +244,25 @@ def test_other_official_data_versions_get_their_own_table(clean_submission: Path
     # one data version alone: no hash in the heading
     alone = _sections(render_markdown("alfworld", entries[:2]))
     assert set(alone) == {f"{ALFWORLD} — official data, split `valid_unseen` — 50 steps"}
+
+
+def test_rows_whose_intervals_overlap_share_a_rank() -> None:
+    from types import SimpleNamespace
+
+    from proxmo_bench.leaderboard.render import rank_labels
+
+    def row(mean: float, low: float, high: float) -> SimpleNamespace:
+        success = SimpleNamespace(mean=mean, low=low, high=high)
+        return SimpleNamespace(
+            manifest=SimpleNamespace(metrics=SimpleNamespace(success=success), runs=[0, 1, 2])
+        )
+
+    rows = [
+        row(1.0, 1.0, 1.0),
+        row(0.21, 0.15, 0.25),
+        row(0.19, 0.12, 0.27),
+        row(0.15, 0.12, 0.17),
+        row(0.04, 0.02, 0.06),
+    ]
+    assert rank_labels(rows) == ["1", "2=", "2=", "2=", "5"]
+    assert rank_labels([row(0.5, 0.4, 0.6), row(0.2, 0.1, 0.3)]) == ["1", "2"]
