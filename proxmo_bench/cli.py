@@ -434,8 +434,11 @@ def bench(
         config = load_bench_config(preset, overrides)
     except ConfigError as exc:
         raise _config_error(exc) from None
+    from proxmo_bench.harness.quickstart import print_results
+
+    console.print(config.summary_header(), highlight=False)
     result = run_bench(config)
-    console.print(f"submissions and plots under {result.leaderboard_root}")
+    print_results(result, config.suite, console)
 
 
 def _leaderboard_error(exc: Exception) -> typer.Exit:

@@ -176,7 +176,7 @@ def print_results(result: BenchResult, suite: str, console: Any = None) -> None:
     cats: list[str] = []
     for e in entries:
         cats += [c for c in e.manifest.metrics.per_category if c not in cats]
-    table = Table(title=f"Leaderboard ({suite}, held-out split, success %, light agent)")
+    table = Table(title=f"Leaderboard ({suite}, held-out split, success %)")
     for col in ("Estimator", "Success [95% CI]", *cats, "Steps", "Runs", "Train env steps"):
         table.add_column(col)
     for e in entries:
