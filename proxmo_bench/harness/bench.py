@@ -429,12 +429,31 @@ def plot_curves(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]
             f"{task}: held-out success during training, on the {n_episodes} episodes of the "
             "final result"
         )
-        fig.tight_layout()
-        path = plot_dir / f"{task_slug(task)}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(fig, plot_dir / f"{task_slug(task)}.png"))
     return paths
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _success_per_seed(
+    cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult], task: str
+) -> dict[str, list[float]]:
+    """Held-out success of every run of ``task``: estimator -> one value per seed, in seed order."""
+    return {
+        est: [
+            sum(r.won for r in results[(task, est, s)].records)
+            / len(results[(task, est, s)].records)
+            for s in cfg.seeds
+        ]
+        for est in cfg.estimators
+    }
 
 
 def _curve_auc(curve: Sequence[CurvePoint]) -> float | None:
@@ -461,15 +480,9 @@ def plot_profiles(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResul
     taus = np.linspace(0.0, 1.0, 101)
     for task in cfg.task_ids:
         fig, ax = plt.subplots(figsize=(6, 4))
+        success = _success_per_seed(cfg, results, task)
         for est in cfg.estimators:
-            scores = [
-                [
-                    sum(r.won for r in results[(task, est, s)].records)
-                    / len(results[(task, est, s)].records)
-                ]
-                for s in cfg.seeds
-            ]
-            point, low, high = performance_profile(scores, taus)
+            point, low, high = performance_profile([[v] for v in success[est]], taus)
             (line,) = ax.plot(taus, point, label=est)
             ax.fill_between(taus, low, high, color=line.get_color(), alpha=0.2)
         ax.set_xlabel("held-out success rate tau")
@@ -477,11 +490,7 @@ def plot_profiles(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResul
         ax.grid(alpha=0.3)
         ax.legend(title=f"{len(cfg.seeds)} runs, 95% bands")
         ax.set_title(f"{task}: performance profile")
-        fig.tight_layout()
-        path = plot_dir / f"{task_slug(task)}_profile.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(fig, plot_dir / f"{task_slug(task)}_profile.png"))
     return paths
 
 
@@ -489,14 +498,7 @@ def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) 
     """Per task: success per seed for each estimator, and paired differences (a - b) with CIs."""
     summary: dict[str, Any] = {"config": cfg.model_dump(mode="json"), "tasks": {}}
     for task in cfg.task_ids:
-        per_seed = {
-            est: [
-                sum(r.won for r in results[(task, est, s)].records)
-                / len(results[(task, est, s)].records)
-                for s in cfg.seeds
-            ]
-            for est in cfg.estimators
-        }
+        per_seed = _success_per_seed(cfg, results, task)
         diffs = []
         for k, (a, b) in enumerate(itertools.combinations(list(cfg.estimators), 2)):
             d = paired_difference(per_seed[a], per_seed[b], seed=k)

@@ -142,7 +142,7 @@ def rank_labels(rows: Sequence[Entry]) -> list[str]:
     }
     groups = rank_groups(intervals)
     # the rank a group shows is its best row's position, as in sports tables ("1=, 1=, 3")
-    first = {}
+    first: dict[int, int] = {}
     for pos, k in enumerate(sorted(keys, key=lambda k: (groups[k], int(k))), 1):
         first.setdefault(groups[k], pos)
     sizes = {g: sum(v == g for v in groups.values()) for g in set(groups.values())}
