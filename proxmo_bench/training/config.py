@@ -18,7 +18,6 @@ and ``quickstart`` all use: a preset name or YAML file, then ``KEY=VALUE`` overr
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -72,12 +71,6 @@ def _number(value: Any) -> Any:
             return float(value)
         except ValueError:
             raise ValueError(f"must be a number, got {value!r}") from None
-    return value
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"must be finite, got {value!r}")
     return value
 
 
