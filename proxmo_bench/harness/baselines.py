@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium
-
 from proxmo_bench.harness.evaluate import evaluate, select_eval_episodes
 from proxmo_bench.leaderboard.build import write_submission
 from proxmo_bench.leaderboard.provenance import code_revision, official_data_dir
@@ -30,8 +28,6 @@ __all__ = [
     "BaselineSpec",
     "baseline_agent",
     "baseline_specs",
-    "code_revision",
-    "official_data_dir",
     "publish_baselines",
     "run_baseline",
 ]
@@ -57,29 +53,23 @@ def baseline_agent(kind: str, task: str, seed: int) -> tuple[Any, AgentInfo]:
         raise ValueError(f"baseline kind must be 'random' or 'expert', got {kind!r}")
     spec = get_task_spec(task)
     if kind == "random":
-        ref = spec.random_agent_ref
-        agent_class = resolve_reference(ref, task=task, what="random_agent")
         info = AgentInfo(
             name="random",
             kind="random",
-            model_id=reference_name(ref),
+            model_id=reference_name(spec.random_agent_ref),
             revision=code_revision(),
             params={"seed": seed},
         )
-        return agent_class(seed=seed), info
+        return spec.make_random_agent(seed), info
     if spec.expert is None:
         raise ValueError(
             f"no expert agent for {task}: the task registers none "
             "(register_task(..., expert='module:attr') gives it one)"
         )
-    build = resolve_reference(spec.expert, task=task, what="expert")
-
-    def factory(env: gymnasium.Env[str, str]) -> Any:
-        return build(env)
-
+    resolve_reference(spec.expert, task=task, what="expert")  # a bad reference fails here, once
     module_name = reference_name(spec.expert).partition(":")[0]
     info = AgentInfo(name="expert", kind="expert", model_id=module_name, revision=code_revision())
-    return factory, info
+    return spec.make_expert, info
 
 
 def run_baseline(
@@ -251,10 +241,8 @@ def _alfworld_baselines(
 def _customer_service_baselines(suite: str, task: str, n_official: int) -> list[BaselineSpec]:
     """Expert and random on the generated test split (100 tasks) and the official test tasks.
 
-    ``n_official`` is the size of tau-bench's test split (every task once). It stays a number,
-    not ``None``, so these specs keep the published ones' content; now that the env lists its
-    task ids, a re-run takes the split's tasks in file order (the published submissions, drawn by
-    resets, list them in draw order).
+    ``n_official`` is the size of tau-bench's test split: drawn by seeded resets (the family's
+    ``eval_draw``), every task once, in the published submissions' order.
     """
     return [
         spec
