@@ -97,6 +97,19 @@ class BenchConfig(BaseModel):
             raise ValueError(f"repeats a seed: {value}")
         return value
 
+    @field_validator("estimators", mode="before")
+    @classmethod
+    def _parameter_maps(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            for name, params in value.items():
+                if not isinstance(params, Mapping):
+                    raise ConfigError(
+                        f"estimators.{name}",
+                        "must map parameter names to values",
+                        model="BenchConfig",
+                    )
+        return value
+
     @field_validator("estimators")
     @classmethod
     def _some_estimators(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -205,13 +218,6 @@ def load_bench_config(
         raise ConfigError(f"train.{exc.field}", exc.message, model="BenchConfig") from None
     base = {"estimators": _default_estimators(), **fields}
     data = apply_overrides(base, bench_overrides, model="BenchConfig")
-    unknown = [
-        k for k in data.get("estimators") or {} if not isinstance(data["estimators"][k], Mapping)
-    ]
-    if unknown:
-        raise ConfigError(
-            f"estimators.{unknown[0]}", "must map parameter names to values", model="BenchConfig"
-        )
     preset = None if preset_or_path is None else str(preset_or_path)
     return bench_config_from_dict({**data, "train": train, "preset": preset})
 
