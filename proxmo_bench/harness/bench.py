@@ -123,7 +123,7 @@ def execute_run(
     """
     import torch
 
-    from proxmo_bench.rollout.group import GroupSpec
+    from proxmo_bench.harness.evaluate import eval_groups
     from proxmo_bench.training import Trainer, build_policy
     from proxmo_bench.training.policy import weights_sha256
 
@@ -134,12 +134,7 @@ def execute_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     policy = build_policy(tcfg)
-    groups = [
-        GroupSpec(seed=int(e.seed or 0), task_id=e.task_id, split=eval_split) for e in episodes
-    ]
-    if any(e.seed is None for e in episodes):
-        raise ValueError("bench evaluation needs a reset seed for every episode")
-    trainer = Trainer(tcfg, policy=policy, eval_groups=groups)
+    trainer = Trainer(tcfg, policy=policy, eval_groups=eval_groups(episodes, eval_split))
     result = trainer.run(
         resume=True, on_update=(lambda rec: on_update(int(rec["update"]))) if on_update else None
     )

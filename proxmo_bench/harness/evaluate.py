@@ -18,6 +18,7 @@ from typing import Any
 import gymnasium
 
 from proxmo_bench.leaderboard.schema import EvalEpisode
+from proxmo_bench.rollout.group import GroupSpec
 from proxmo_bench.rollout.records import EpisodeRecord
 
 #: Builds an agent for an env (experts read the game's solution through the env).
@@ -52,10 +53,10 @@ def select_eval_episodes(
         raise ValueError(f"n must be positive (or None for the whole split), got {n}")
     env = make(task, **dict(env_kwargs or {}))
     try:
-        ids = list_task_ids(env, split)
         base = env.unwrapped
-        if n is not None and isinstance(base, TextEnv) and base.eval_draw == "resets":
-            ids = None  # this family's published episodes were drawn by resets: keep pairing
+        # a family whose published episodes were drawn by resets keeps that rule (pairing)
+        by_resets = n is not None and isinstance(base, TextEnv) and base.eval_draw == "resets"
+        ids = None if by_resets else list_task_ids(env, split)
         if n is None:
             if ids is None:
                 raise ValueError(f"{task} cannot list the tasks of split {split!r}; give n")
@@ -85,6 +86,17 @@ def select_eval_episodes(
     return [EvalEpisode(task_id=tid, seed=seed + i) for i, tid in enumerate(chosen)]
 
 
+def eval_groups(episodes: Sequence[EvalEpisode], split: str) -> list[GroupSpec]:
+    """The rollout groups (one episode each) that play ``episodes`` of ``split``, in order.
+
+    Raises:
+        ValueError: an episode has no reset seed.
+    """
+    if any(e.seed is None for e in episodes):
+        raise ValueError("evaluation needs a reset seed for every episode")
+    return [GroupSpec(seed=int(e.seed or 0), task_id=e.task_id, split=split) for e in episodes]
+
+
 def evaluate(
     agent: Any,
     task: str,
@@ -110,11 +122,10 @@ def evaluate(
     """
     from proxmo_bench.rollout.backends import InProcessBackend
     from proxmo_bench.rollout.episode_agents import EpisodeAgentPolicy
-    from proxmo_bench.rollout.group import GroupSpec, collect_groups
+    from proxmo_bench.rollout.group import collect_groups
 
     kwargs = dict(env_kwargs or {})
-    if any(e.seed is None for e in episodes):
-        raise ValueError("evaluation needs a reset seed for every episode")
+    groups = eval_groups(episodes, split)
     backend = InProcessBackend()
     policy: Any
     if hasattr(agent, "act_batch"):
@@ -130,13 +141,10 @@ def evaluate(
         batch_size = 1
     records: list[EpisodeRecord] = []
     try:
-        for start in range(0, len(episodes), batch_size):
-            chunk = episodes[start : start + batch_size]
-            groups = [
-                GroupSpec(seed=int(e.seed or 0), task_id=e.task_id, split=split) for e in chunk
-            ]
+        for start in range(0, len(groups), batch_size):
+            chunk = groups[start : start + batch_size]
             batch = collect_groups(
-                backend, policy, task, groups, 1, env_kwargs=kwargs, greedy=greedy
+                backend, policy, task, chunk, 1, env_kwargs=kwargs, greedy=greedy
             )
             records += batch.records
             if progress is not None:
