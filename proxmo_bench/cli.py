@@ -265,7 +265,7 @@ def train(
 ) -> None:
     from pathlib import Path
 
-    from proxmo_bench.training.config import ConfigError, load_config, migrate_legacy
+    from proxmo_bench.training.config import ConfigError, load_config
 
     if preset and config:
         raise _config_error(ValueError("give --preset or --config, not both"))
@@ -291,14 +291,7 @@ def train(
     try:
         saved = Path(out or "") / "config.yaml"
         if source is None and resume and out and saved.is_file():
-            from proxmo_bench.training.config import (
-                apply_overrides,
-                config_from_dict,
-                read_yaml_mapping,
-            )
-
-            data = apply_overrides(migrate_legacy(read_yaml_mapping(saved)), overrides)
-            cfg = config_from_dict(data, where=str(saved))
+            cfg = load_config(saved, overrides, saved_run=True)
         else:
             cfg = load_config(source, overrides)
     except ConfigError as exc:

@@ -484,15 +484,12 @@ def error_from(exc: ValidationError, model: str, known: Iterable[str]) -> Config
     return ConfigError(loc or "(config)", msg, model=model)
 
 
-def config_from_dict(data: Mapping[str, Any], *, where: str = "") -> TrainConfig:
+def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
     """A validated config from a mapping of fields (unknown keys are an error naming them)."""
     try:
         return TrainConfig.model_validate(dict(data))
     except ValidationError as exc:
-        err = error_from(exc, "TrainConfig", TrainConfig.model_fields)
-        if where:
-            raise ConfigError(err.field, f"{err.message} (in {where})", model=err.model) from None
-        raise err from None
+        raise error_from(exc, "TrainConfig", TrainConfig.model_fields) from None
 
 
 def list_presets() -> list[str]:
@@ -602,15 +599,24 @@ def config_data(preset_or_path: str | Path | None) -> dict[str, Any]:
 
 
 def load_config(
-    preset_or_path: str | Path | None = None, overrides: Sequence[str] = ()
+    preset_or_path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    saved_run: bool = False,
 ) -> TrainConfig:
     """The one loader: TrainConfig defaults <- a preset name or YAML file <- ``KEY=VALUE`` overrides.
+
+    ``saved_run``: the file is a run folder's own ``config.yaml``, which an older proxmo-bench may
+    have written (:func:`migrate_legacy` brings it to today's layout first).
 
     Raises:
         ConfigError: an unknown preset or file, a bad override, or an invalid config (naming the
             field).
     """
-    data = apply_overrides(config_data(preset_or_path), overrides)
+    data = config_data(preset_or_path)
+    if saved_run:
+        data = migrate_legacy(data)
+    data = apply_overrides(data, overrides)
     try:
         return config_from_dict(data)
     except ConfigError as err:
