@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.feature_extraction.text import HashingVectorizer
 from torch import nn
@@ -74,7 +73,7 @@ class ActionScorer(nn.Module):
 
 
 class CachedHashing:
-    """``HashingVectorizer.transform`` with a cache of the rows of strings seen before.
+    """``HashingVectorizer.transform`` as dense rows, with a cache of the strings seen before.
 
     Hashed features are a pure function of the string (the vectorizer is stateless and its
     normalisation is per row), so a cached row is exactly the row a fresh transform would give.
@@ -116,16 +115,6 @@ class CachedHashing:
                 [d for _, d in parts]
             )
         return out
-
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """The (len(texts), n_features) CSR matrix ``vectorizer.transform(texts)`` gives."""
-        parts = self._rows_of(texts)
-        indptr = np.zeros(len(texts) + 1, dtype=np.int32)
-        np.cumsum([len(ix) for ix, _ in parts], out=indptr[1:])
-        indices = np.concatenate([ix for ix, _ in parts]) if parts else np.zeros(0, dtype=np.int32)
-        data = np.concatenate([d for _, d in parts]) if parts else np.zeros(0, dtype=np.float64)
-        shape = (len(texts), self.vectorizer.n_features)
-        return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 
 class LightAgent:
