@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from proxmo_bench.leaderboard.intervals import DEFAULT_LEVEL, resample_indices
+from proxmo_bench.leaderboard.intervals import DEFAULT_LEVEL, percentile_bounds, resample_indices
 
 #: Below this many runs an interval is shown but flagged as unreliable.
 MIN_RELIABLE_RUNS = 5
@@ -95,9 +95,7 @@ class Interval:
 
 
 def _percentile(value: float, resampled: np.ndarray, n: int, level: float) -> Interval:
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(resampled, [alpha, 1.0 - alpha], method="linear")
-    return Interval(value, min(float(low), value), max(float(high), value), n, level)
+    return Interval(value, *percentile_bounds(value, resampled, level), n, level)
 
 
 def interval(

@@ -146,10 +146,16 @@ def bootstrap_ci(
     if x.size == 1 or np.all(x == x[0]):
         return MeanCI(mean, mean, mean, int(x.size), level)
     idx = resample_indices(seed, int(x.size), n_resamples)
-    means = x[idx].mean(axis=1)
+    low, high = percentile_bounds(mean, x[idx].mean(axis=1), level)
+    return MeanCI(mean, low, high, int(x.size), level)
+
+
+def percentile_bounds(point: float, resampled: np.ndarray, level: float) -> tuple[float, float]:
+    """The ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of ``resampled`` (type 7, linear),
+    widened to contain ``point``, which the percentile method can miss by rounding."""
     alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha], method="linear")
-    return MeanCI(mean, min(float(low), mean), max(float(high), mean), int(x.size), level)
+    low, high = np.quantile(resampled, [alpha, 1.0 - alpha], method="linear")
+    return min(float(low), point), max(float(high), point)
 
 
 def paired_difference(
