@@ -412,11 +412,12 @@ def bench(
     from proxmo_bench.harness.bench_config import load_bench_config
     from proxmo_bench.training.config import ConfigError
 
-    overrides = [f"suite={suite}", f"out_dir={out}", f"seeds={_seeds(seeds)}"]
+    fields: dict[str, Any] = {"suite": suite, "out_dir": out, "seeds": _seeds(seeds)}
     if task:
-        overrides.append(f"tasks={json.dumps(list(task))}")
+        fields["tasks"] = list(task)
     if estimator:
-        overrides.append(f"estimators={json.dumps({name: {} for name in estimator})}")
+        fields["estimators"] = {name: {} for name in estimator}
+    overrides = []  # flags first, then --set in order (one parsing rule for the values)
     if eval_episodes is not None:
         overrides.append(f"eval_episodes={eval_episodes}")
     if workers is not None:
@@ -424,7 +425,7 @@ def bench(
     overrides += [f"train.env_kwargs.{pair}" for pair in env or []]
     overrides += list(set_ or [])
     try:
-        config = load_bench_config(preset, overrides)
+        config = load_bench_config(preset, overrides, **fields)
     except ConfigError as exc:
         raise _config_error(exc) from None
     from proxmo_bench.harness.quickstart import print_results
