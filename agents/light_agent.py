@@ -20,7 +20,6 @@ import torch
 from sklearn.feature_extraction.text import HashingVectorizer
 from torch import nn
 
-from proxmo_bench.agents.action_relations import N_RELATIONS, relation_features
 from proxmo_bench.batch_policy import Decision, StepContext
 
 
@@ -33,43 +32,24 @@ class LightSample:
     candidates: tuple[str, ...]
     index: int
     old_logp: float
-    relations: np.ndarray | None = None  # (K, N_RELATIONS) when the agent uses them
 
 
 class ActionScorer(nn.Module):
     """``f(phi(s), phi(a))``: a logit for each candidate action of a state."""
 
-    def __init__(self, n_features: int, hidden: int, n_relations: int = 0) -> None:
+    def __init__(self, n_features: int, hidden: int) -> None:
         super().__init__()
         self.state_proj = nn.Linear(3 * n_features, hidden)
         self.action_proj = nn.Linear(n_features, hidden)
-        self.head = nn.Sequential(
-            nn.Linear(3 * hidden + n_relations, hidden), nn.Tanh(), nn.Linear(hidden, 1)
-        )
-        # relation features also reach the logit linearly (built last: without relations the
-        # network, and its seeded initialisation, is the one without this option)
-        self.relation_logit = nn.Linear(n_relations, 1, bias=False) if n_relations else None
+        self.head = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
     def forward(
-        self,
-        state: torch.Tensor,
-        actions: torch.Tensor,
-        owner: torch.Tensor,
-        relations: torch.Tensor | None = None,
+        self, state: torch.Tensor, actions: torch.Tensor, owner: torch.Tensor
     ) -> torch.Tensor:
-        """Logits (M,) for ``actions`` (M, F) whose states are ``state[owner]`` (S, 3F), with the
-        candidates' relation features (M, R) when the network takes them."""
+        """Logits (M,) for ``actions`` (M, F) whose states are ``state[owner]`` (S, 3F)."""
         h_s = torch.tanh(self.state_proj(state))[owner]
         h_a = torch.tanh(self.action_proj(actions))
-        parts = [h_s, h_a, h_s * h_a]
-        if self.relation_logit is not None:
-            if relations is None:
-                raise ValueError("this ActionScorer scores with relation features; none given")
-            parts.append(relations)
-            return (self.head(torch.cat(parts, dim=-1)) + self.relation_logit(relations)).squeeze(
-                -1
-            )
-        return self.head(torch.cat(parts, dim=-1)).squeeze(-1)
+        return self.head(torch.cat([h_s, h_a, h_s * h_a], dim=-1)).squeeze(-1)
 
 
 class CachedHashing:
@@ -126,9 +106,6 @@ class LightAgent:
         history_length: how many of the last actions enter the state text.
         temperature: softmax temperature of the policy.
         seed: seeds the network initialisation (a local generator; global RNG untouched).
-        relations: also score each candidate with its relation features to the episode
-            (:mod:`proxmo_bench.agents.action_relations`: instruction/observation overlap,
-            episode memory, repeats).
     """
 
     name = "light"
@@ -140,7 +117,6 @@ class LightAgent:
         history_length: int = 3,
         temperature: float = 1.0,
         seed: int = 0,
-        relations: bool = False,
     ) -> None:
         if n_features < 16 or hidden < 1 or temperature <= 0:
             raise ValueError("need n_features >= 16, hidden >= 1 and temperature > 0")
@@ -153,8 +129,7 @@ class LightAgent:
         self.features = CachedHashing(self.vectorizer)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.module = ActionScorer(n_features, hidden, N_RELATIONS if relations else 0)
-        self.relations = relations
+            self.module = ActionScorer(n_features, hidden)
         self.reference = copy.deepcopy(self.module).requires_grad_(False)
         self._episode_history: list[tuple[str, str]] = []
         #: Task id for the one-episode ``act`` (only used in error messages).
@@ -194,17 +169,12 @@ class LightAgent:
             return []
         cands = [tuple(self._candidates(c)) for c in contexts]
         states = [self._state_texts(c) for c in contexts]
-        rels = (
-            [relation_features(c, a) for c, a in zip(contexts, cands, strict=True)]
-            if self.relations
-            else None
-        )
         with torch.no_grad():
-            logp_all = self._log_probs(self.module, states, cands, rels)
+            logp_all = self._log_probs(self.module, states, cands)
         out = []
-        for i, (lp, state, actions) in enumerate(zip(logp_all, states, cands, strict=True)):
+        for lp, state, actions in zip(logp_all, states, cands, strict=True):
             k = int(lp.argmax()) if greedy else int(torch.multinomial(lp.exp(), 1))
-            sample = LightSample(state, actions, k, float(lp[k]), rels[i] if rels else None)
+            sample = LightSample(state, actions, k, float(lp[k]))
             out.append(Decision(actions[k], True, sample, actions[k]))
         return out
 
@@ -213,13 +183,11 @@ class LightAgent:
         net: nn.Module,
         states: Sequence[tuple[str, str, str]],
         cands: Sequence[Sequence[str]],
-        relations: Sequence[np.ndarray] | None = None,
     ) -> list[torch.Tensor]:
         sizes = [len(c) for c in cands]
         owner = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
         actions = torch.from_numpy(self.features.dense([a for c in cands for a in c]))
-        rel = torch.from_numpy(np.concatenate(list(relations))) if relations else None
-        logits = net(self._state_matrix(states), actions, owner, rel)
+        logits = net(self._state_matrix(states), actions, owner)
         logits = logits / self.temperature
         return [torch.log_softmax(x, dim=0) for x in torch.split(logits, sizes)]
 
@@ -229,15 +197,7 @@ class LightAgent:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Log-probs (S, 1) of the chosen actions, their mask (S, 1) and entropies (S, 1) or None."""
         net = self.reference if reference else self.module
-        rels = [s.relations for s in samples] if self.relations else None
-        if rels is not None and any(r is None for r in rels):
-            raise ValueError("samples drawn without relation features cannot be re-scored here")
-        lps = self._log_probs(
-            net,
-            [s.state for s in samples],
-            [s.candidates for s in samples],
-            rels,  # type: ignore[arg-type]
-        )
+        lps = self._log_probs(net, [s.state for s in samples], [s.candidates for s in samples])
         logp = torch.stack([lp[s.index] for lp, s in zip(lps, samples, strict=True)]).unsqueeze(1)
         ent = None
         if with_entropy:
@@ -270,12 +230,7 @@ class LightAgent:
     def describe(self) -> dict[str, Any]:
         """The agent's identity for run manifests."""
         n_params = sum(p.numel() for p in self.module.parameters())
-        return {
-            "agent": "light",
-            "n_features": self.n_features,
-            "relations": self.relations,
-            "params": n_params,
-        }
+        return {"agent": "light", "n_features": self.n_features, "params": n_params}
 
     # ---- one-episode Agent protocol ------------------------------------------------------------------
     def reset(self, obs: str, info: dict[str, Any]) -> None:

@@ -1,11 +1,12 @@
-"""The light agent's time per decision against the fast ALFWorld engine's time per step, one run.
+"""The CPU agents' time per decision against the fast ALFWorld engine's time per step, one run.
 
-Plays rollouts of a preset's setting (default ``alfworld_light_easy``, the quickstart's: groups of
-G episodes on training games, the untrained light agent) through the one episode loop
-(``collect_groups``), which times the policy's batched calls and the envs' steps separately.
-Printed: milliseconds per decision and per env step and their ratio, for the agent with its feature
-cache (a string featurised once, dense rows filled from the cache) and without it (every string
-hashed again into a sparse matrix, as before), in the same process on the same episodes. Ratios are printed, not asserted. Run:
+Plays rollouts of each preset's setting (default: ``alfworld_relational_easy``, the quickstart's
+relational agent, and ``alfworld_light_easy``, the hashed-features light agent, both on the easy
+generated games: groups of G episodes on training games, untrained agents) through the one episode
+loop (``collect_groups``), which times the policy's batched calls and the envs' steps separately.
+Printed: milliseconds per decision and per env step and their ratio; the light agent also without
+its feature cache (every string hashed again into a sparse matrix, as before the cache), in the
+same process on the same seeds. Ratios are printed, not asserted. Run:
 
     python benchmarks/bench_light_agent.py --groups 8 --batches 3
 """
@@ -42,7 +43,7 @@ def _measure(preset: str, cached: bool, groups: int, batches: int) -> tuple[floa
     cfg = load_config(preset)
     torch.manual_seed(cfg.seed)
     policy = build_policy(cfg)
-    if not cached:
+    if not cached and cfg.agent == "light":
         policy.features = _NoCache(policy.vectorizer)  # type: ignore[attr-defined]
     backend = InProcessBackend()
     t_pol = t_env = 0.0
@@ -63,20 +64,31 @@ def _measure(preset: str, cached: bool, groups: int, batches: int) -> tuple[floa
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", default="alfworld_light_easy")
+    p.add_argument(
+        "--preset",
+        action="append",
+        help="preset to measure (repeatable; default alfworld_relational_easy, alfworld_light_easy)",
+    )
     p.add_argument("--groups", type=int, default=8)
     p.add_argument("--batches", type=int, default=3)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    print(f"preset {args.preset}: {args.batches} rollouts x {args.groups} groups, untrained agent")
+    presets = args.preset or ["alfworld_relational_easy", "alfworld_light_easy"]
+    print(f"{args.batches} rollouts x {args.groups} groups per row, untrained agents")
     print(
-        f"{'features':>9s} {'decisions':>9s} {'ms/decision':>11s} {'ms/env step':>11s} {'ratio':>6s}"
+        f"{'preset':>26s} {'agent':>10s} {'features':>9s} {'decisions':>9s} {'ms/decision':>11s} "
+        f"{'ms/env step':>11s} {'ratio':>6s}"
     )
-    for cached in (False, True):
-        t_pol, t_env, n_dec, n_steps = _measure(args.preset, cached, args.groups, args.batches)
-        per_dec, per_step = 1e3 * t_pol / n_dec, 1e3 * t_env / n_steps
-        label = "cached" if cached else "uncached"
-        print(f"{label:>9s} {n_dec:9d} {per_dec:11.3f} {per_step:11.3f} {per_dec / per_step:6.1f}")
+    for preset in presets:
+        agent = load_config(preset).agent
+        for cached in (False, True) if agent == "light" else (True,):
+            t_pol, t_env, n_dec, n_steps = _measure(preset, cached, args.groups, args.batches)
+            per_dec, per_step = 1e3 * t_pol / n_dec, 1e3 * t_env / n_steps
+            label = "cached" if cached else "uncached"
+            print(
+                f"{preset:>26s} {agent:>10s} {label:>9s} {n_dec:9d} {per_dec:11.3f} "
+                f"{per_step:11.3f} {per_dec / per_step:6.1f}"
+            )
     print("(env time includes resets; the same seeds, so both rows play the same episodes)")
     return 0
 

@@ -342,7 +342,9 @@ def config_fields() -> None:
 def quickstart(
     out: Annotated[str, typer.Option(help="output folder")] = "runs/quickstart",
     task: Annotated[str | None, typer.Option(help="alfworld (default) or keyroom")] = None,
-    seeds: Annotated[str, typer.Option(help="comma-separated training seeds")] = "0,1,2",
+    seeds: Annotated[
+        str, typer.Option(help="comma-separated training seeds")
+    ] = "0,1,2,3,4,5,6,7,8,9",
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -353,7 +355,7 @@ def quickstart(
         int | None, typer.Option(help="runs in parallel (default: CPU count)")
     ] = None,
 ) -> None:
-    """Side-by-side benchmark of grpo, gigpo and proxmo with the light CPU agent (~12 min)."""
+    """Side-by-side benchmark of grpo, gigpo and proxmo, 10 seeds, relational CPU agent (~10 min)."""
     from proxmo_bench.harness.quickstart import quickstart as run_quickstart
     from proxmo_bench.training.config import ConfigError
 

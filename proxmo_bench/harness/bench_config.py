@@ -58,6 +58,10 @@ class BenchConfig(BaseModel):
     tasks: list[str] = Field(default_factory=list)
     """Registered task ids; empty = the task of ``train`` (the preset's)."""
     estimators: dict[str, dict[str, Any]] = Field(default_factory=lambda: _default_estimators())
+    """Label -> that estimator's parameters. The label is the estimator's registered name, or any
+    safe name when the parameters say ``name``: ``{proxmo-reference: {name: proxmo, compat:
+    reference}}`` runs a second ProxMO next to ``proxmo`` (labels name run folders, submissions
+    and table rows)."""
     """Estimators compared side by side: name -> its parameters (empty = its defaults)."""
     seeds: list[NonNegativeInt] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     """Training seeds; the same for every estimator (paired design)."""
@@ -129,6 +133,13 @@ class BenchConfig(BaseModel):
                     raise _bench_error(exc, task, est) from None
         return self
 
+    @field_validator("estimators")
+    @classmethod
+    def _safe_labels(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for label in value:
+            check_safe_name(label, f"estimators.{label}")
+        return value
+
     # ---- the runs -------------------------------------------------------------------------------
     @property
     def task_ids(self) -> list[str]:
@@ -138,7 +149,7 @@ class BenchConfig(BaseModel):
         """The TrainConfig of one run: ``train`` with this task, estimator and seed."""
         return self.train.replace(
             task=task,
-            estimator={"name": estimator, **self.estimators[estimator]},
+            estimator=estimator_section(estimator, self.estimators[estimator]),
             seed=seed,
             out_dir=str(self.run_dir(task, estimator, seed) / "train"),
             progress=False,
@@ -157,6 +168,12 @@ class BenchConfig(BaseModel):
             f"{', '.join(self.estimators)}; seeds {', '.join(map(str, self.seeds))}; budget per "
             f"run {t.updates} updates x {t.groups_per_update} groups x {t.group_size} rollouts"
         )
+
+
+def estimator_section(label: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``estimator`` section of a run labelled ``label``: ``params`` with ``name`` defaulting
+    to the label."""
+    return {"name": label, **params}
 
 
 def task_slug(task: str) -> str:

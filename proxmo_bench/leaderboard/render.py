@@ -162,7 +162,7 @@ def table_rows(
     ranks = rank_labels(rows)
     for rank, e in zip(ranks, rows, strict=True):
         m = e.manifest
-        est = m.training.estimator.name if m.training else "-"
+        est = m.training.estimator.label if m.training else "-"
         per_cat = [
             fmt_category(m.metrics.per_category[c]) if c in m.metrics.per_category else "-"
             for c in cats
@@ -323,7 +323,7 @@ def render_html(suite: str, entries: Sequence[Entry]) -> str:
             for e in trained:
                 curve = mean_curve(e.manifest)
                 label = (
-                    (e.manifest.training.estimator.name if e.manifest.training else "")
+                    (e.manifest.training.estimator.label if e.manifest.training else "")
                     + " "
                     + e.manifest.agent.name
                 )

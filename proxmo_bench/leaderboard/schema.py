@@ -159,6 +159,13 @@ class EstimatorInfo(_Model):
     name: str = Field(min_length=1, max_length=64)
     params: dict[str, Scalar] = Field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        """The name shown in tables: ``proxmo (reference)`` for the official code's behaviour
+        (``compat="reference"``), else the name."""
+        compat = self.params.get("compat")
+        return f"{self.name} ({compat})" if compat not in (None, "paper") else self.name
+
 
 class Budget(_Model):
     """The training budget, identical for every estimator in a side-by-side comparison."""

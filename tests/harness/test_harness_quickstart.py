@@ -50,7 +50,7 @@ def test_quickstart_trains_its_preset_unchanged(
     assert cfg.train == preset
     assert cfg.preset == setting.preset and cfg.suite == setting.suite
     assert cfg.task_ids == [preset.task]
-    assert cfg.out_dir == str(tmp_path) and cfg.seeds == [0, 1, 2]
+    assert cfg.out_dir == str(tmp_path) and cfg.seeds == list(qs.SEEDS) == list(range(10))
     assert not any(tmp_path.iterdir())  # building the config writes nothing
 
 

@@ -1,0 +1,219 @@
+"""A CPU policy that learns from few successes: it scores actions by how they relate to the task.
+
+The policy is ``pi(a | s) = softmax_a z(a) / tau`` over the admissible actions of the current
+state, with the logit
+
+    z(a) = U[v(a)] . x(a) + g([onehot(v(a)), x(a)]),     x(a) = [r(a), s]
+
+where ``r(a)`` are the candidate's relations to the instruction, the current observation and the
+episode's memory, ``s`` the state features and ``v(a)`` the action's verb bucket
+(:mod:`proxmo_bench.agents.episode_relations`), ``U`` a per-verb weight table (zero at the start,
+so an untrained policy is uniform over the admissible actions) and ``g`` a small tanh MLP for the
+features' interactions. Nothing in it names a game's objects: it learns which *kinds* of action in
+which *relation* to the task pay off, so what it learns on training games carries to unseen ones.
+
+An admissible action that is a template (``search[<query>]``) stands for the instruction put in
+its slot, whole and cut at its first comma: the agent picks among concrete actions only.
+
+Each decision is one "token" for the trainer (same PPO loss, estimators, rollouts and records as
+the LLM); a decision's features are computed once, when it is taken, and kept for re-scoring.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from proxmo_bench.agents.episode_relations import N_RELATIONS, N_STATE, N_VERBS, episode_relations
+from proxmo_bench.batch_policy import Decision, StepContext
+
+_SLOT = re.compile(r"<[^<>\[\]]+>")
+
+
+def expand_templates(actions: Sequence[str], instruction: str) -> list[str]:
+    """The admissible actions with each template's slot filled by the instruction, whole and up
+    to its first comma (duplicates dropped, order kept); non-templates unchanged."""
+    text = " ".join(instruction.split())
+    fills = list(dict.fromkeys(f for f in (text, text.split(",")[0].strip()) if f))
+    out: list[str] = []
+    for a in actions:
+        slot = _SLOT.search(a)
+        if slot and fills:
+            out.extend(a[: slot.start()] + f + a[slot.end() :] for f in fills)
+        else:
+            out.append(a)
+    return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class RelationalSample:
+    """One decision, re-scorable without the episode: the candidates' features and the choice."""
+
+    relations: np.ndarray  # (K, N_RELATIONS) float32
+    state: np.ndarray  # (N_STATE,) float32
+    verbs: np.ndarray  # (K,) int64
+    index: int
+    old_logp: float
+
+
+class RelationScorer(nn.Module):
+    """``z(a) = U[v] . x + g([onehot(v), x])`` for a flat batch of candidates."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        n_x = N_RELATIONS + N_STATE
+        self.verb_weights = nn.Embedding(N_VERBS, n_x)
+        nn.init.zeros_(self.verb_weights.weight)
+        first, last = nn.Linear(N_VERBS + n_x, hidden), nn.Linear(hidden, 1)
+        with torch.no_grad():
+            last.weight.mul_(0.01)
+            last.bias.zero_()
+        self.mlp = nn.Sequential(first, nn.Tanh(), last)
+
+    def forward(self, x: torch.Tensor, verbs: torch.Tensor) -> torch.Tensor:
+        """Logits (M,) for candidates with features ``x`` (M, N_RELATIONS + N_STATE) and verb
+        buckets ``verbs`` (M,)."""
+        linear = (self.verb_weights(verbs) * x).sum(-1)
+        onehot = torch.nn.functional.one_hot(verbs, N_VERBS).to(x.dtype)
+        return linear + self.mlp(torch.cat([onehot, x], dim=-1)).squeeze(-1)
+
+
+class RelationalAgent:
+    """The relational policy (module docstring); a trainable ``BatchPolicy``.
+
+    Args:
+        hidden: width of the interaction MLP ``g``.
+        temperature: softmax temperature ``tau`` of the policy.
+        seed: seeds the network initialisation (a local generator; global RNG untouched).
+    """
+
+    name = "relational"
+
+    def __init__(self, hidden: int = 32, temperature: float = 1.0, seed: int = 0) -> None:
+        if hidden < 1 or temperature <= 0:
+            raise ValueError("need hidden >= 1 and temperature > 0")
+        self.hidden = hidden
+        self.temperature = float(temperature)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.module = RelationScorer(hidden)
+        self.reference = copy.deepcopy(self.module).requires_grad_(False)
+        self._episode_history: list[tuple[str, str]] = []
+        #: Task id for the one-episode ``act`` (only used in error messages).
+        self.task = ""
+
+    # ---- scoring ---------------------------------------------------------------------------------
+    def _log_probs(
+        self,
+        net: nn.Module,
+        relations: Sequence[np.ndarray],
+        states: Sequence[np.ndarray],
+        verbs: Sequence[np.ndarray],
+    ) -> list[torch.Tensor]:
+        sizes = [len(v) for v in verbs]
+        rel = torch.from_numpy(np.concatenate(list(relations)))
+        st = torch.from_numpy(np.repeat(np.stack(list(states)), sizes, axis=0))
+        x = torch.cat([rel, st], dim=-1)
+        logits = net(x, torch.from_numpy(np.concatenate(list(verbs)))) / self.temperature
+        return [torch.log_softmax(z, dim=0) for z in torch.split(logits, sizes)]
+
+    # ---- acting ----------------------------------------------------------------------------------
+    def act_batch(self, contexts: Sequence[StepContext], *, greedy: bool = False) -> list[Decision]:
+        """Sample (or, ``greedy``, take the arg-max) one admissible action per context.
+
+        Sampling uses torch's global generator, so a seeded run is reproducible.
+        """
+        if not contexts:
+            return []
+        cands = []
+        for c in contexts:
+            adm = c.admissible_actions
+            if not adm:
+                raise ValueError(
+                    f"the relational agent chooses among admissible actions, but task {c.task!r} "
+                    "listed none at this step; use the LLM agent for tasks without them"
+                )
+            cands.append(expand_templates(adm, c.instruction))
+        feats = [episode_relations(c, a) for c, a in zip(contexts, cands, strict=True)]
+        with torch.no_grad():
+            lps = self._log_probs(
+                self.module, [f[0] for f in feats], [f[1] for f in feats], [f[2] for f in feats]
+            )
+        out = []
+        for (rel, st, vb), lp, actions in zip(feats, lps, cands, strict=True):
+            k = int(lp.argmax()) if greedy else int(torch.multinomial(lp.exp(), 1))
+            sample = RelationalSample(rel, st, vb, k, float(lp[k]))
+            out.append(Decision(actions[k], True, sample, actions[k]))
+        return out
+
+    # ---- training interface --------------------------------------------------------------------
+    def token_logprobs(
+        self,
+        samples: Sequence[RelationalSample],
+        *,
+        reference: bool = False,
+        with_entropy: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Log-probs (S, 1) of the chosen actions, their mask (S, 1) and entropies (S, 1) or None."""
+        net = self.reference if reference else self.module
+        lps = self._log_probs(
+            net,
+            [s.relations for s in samples],
+            [s.state for s in samples],
+            [s.verbs for s in samples],
+        )
+        logp = torch.stack([lp[s.index] for lp, s in zip(lps, samples, strict=True)]).unsqueeze(1)
+        ent = None
+        if with_entropy:
+            ent = torch.stack([-(lp.exp() * lp).sum() for lp in lps]).unsqueeze(1)
+        return logp, torch.ones_like(logp), ent
+
+    def token_count(self, sample: RelationalSample) -> int:
+        """An admissible action that is a template (``search[<query>]``) stands for the instruction put in
+        its slot, whole and cut at its first comma: the agent picks among concrete actions only.
+
+        Each decision is one "token" of the loss."""
+        return 1
+
+    def old_logprobs(self, samples: Sequence[RelationalSample]) -> torch.Tensor:
+        """The log-probs (S, 1) recorded when the actions were taken."""
+        return torch.tensor([[s.old_logp] for s in samples], dtype=torch.float32)
+
+    def after_update(self) -> None:
+        """Nothing to sync: acting and training share one network."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint resumes from: the network and the (KL) reference network."""
+        return {"module": self.module.state_dict(), "reference": self.reference.state_dict()}
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The network that chooses actions (the reference only enters the KL term)."""
+        return dict(self.module.state_dict())
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.module.load_state_dict(state["module"])
+        self.reference.load_state_dict(state["reference"])
+
+    def describe(self) -> dict[str, Any]:
+        """The agent's identity for run manifests."""
+        n_params = sum(p.numel() for p in self.module.parameters())
+        return {"agent": "relational", "hidden": self.hidden, "params": n_params}
+
+    # ---- one-episode Agent protocol ------------------------------------------------------------------
+    def reset(self, obs: str, info: dict[str, Any]) -> None:
+        self._episode_history = []
+
+    def act(self, obs: str, info: dict[str, Any]) -> str:
+        ctx = StepContext(
+            self.task, obs, info, tuple(self._episode_history), len(self._episode_history)
+        )
+        action = self.act_batch([ctx])[0].action
+        self._episode_history.append((obs, action))
+        return action
