@@ -70,7 +70,38 @@ _MENTION = re.compile(r"\b([a-z]+) (\d+)\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ARGUMENT = re.compile(r"\[(.*)\]")
 _STOP = frozenset(
-    ["a", "an", "the", "to", "in", "on", "at", "of", "from", "for", "with", "and", "or", "is", "are", "was", "be", "it", "its", "this", "that", "there", "you", "your", "see", "nothing", "into", "onto", "by", "as"]
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "in",
+        "on",
+        "at",
+        "of",
+        "from",
+        "for",
+        "with",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "there",
+        "you",
+        "your",
+        "see",
+        "nothing",
+        "into",
+        "onto",
+        "by",
+        "as",
+    ]
 )
 
 
@@ -116,7 +147,12 @@ def _argument(action: str) -> str:
 def page_descriptions(obs: str, candidates: Sequence[str], instruction: str = "") -> list[str]:
     """``d(a)`` for each candidate: the observation's text (without the instruction's) from the
     end of the action's argument, quoted as whole words, to the start of the next quoted argument;
-    empty when the observation does not quote it."""
+    empty when the observation does not quote it (cached: rollouts of a game repeat pages)."""
+    return list(_page_descriptions(obs, tuple(candidates), instruction))
+
+
+@lru_cache(maxsize=50_000)
+def _page_descriptions(obs: str, candidates: tuple[str, ...], instruction: str) -> tuple[str, ...]:
     low = (obs.replace(instruction, " ") if instruction else obs).lower()
     spans = []
     for a in candidates:
@@ -131,7 +167,70 @@ def page_descriptions(obs: str, candidates: Sequence[str], instruction: str = ""
             continue
         nxt = [s for s in starts if s >= span[1]]
         out.append(low[span[1] : nxt[0] if nxt else len(low)][:400])
-    return out
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class EpisodeMemory:
+    """What the features remember of an episode's history (earlier observations and actions)."""
+
+    seen_before: frozenset[str]  # mentions of earlier observations
+    acted_on: frozenset[str]  # mentions of earlier actions
+    acted_words: frozenset[str]  # content words of earlier actions
+    with_task: frozenset[str]  # mentions of earlier observations that name a task word
+    counts: Counter[str]  # times each action was taken
+
+
+_EMPTY = EpisodeMemory(frozenset(), frozenset(), frozenset(), frozenset(), Counter())
+_MEMORY_ENTRIES = 100_000
+_memories: dict[tuple[str, tuple[tuple[str, str], ...]], EpisodeMemory] = {}
+
+
+def episode_memory(instruction: str, history: tuple[tuple[str, str], ...]) -> EpisodeMemory:
+    """The memory after ``history``, built from the memory one step earlier (memoised by the
+    history itself, so an episode's step costs one step's update, not a pass over the episode)."""
+    if not history:
+        return _EMPTY
+    key = (instruction, history)
+    mem = _memories.get(key)
+    if mem is None:
+        prev = episode_memory(instruction, history[:-1])
+        obs, action = history[-1]
+        o, a = _observation(obs, instruction), parse(action)
+        task = parse(instruction).words
+        counts = prev.counts.copy()
+        counts[action] += 1
+        mem = EpisodeMemory(
+            prev.seen_before | o.mentions,
+            prev.acted_on | a.mentions,
+            prev.acted_words | a.words,
+            prev.with_task | o.mentions if o.words & task else prev.with_task,
+            counts,
+        )
+        if len(_memories) >= _MEMORY_ENTRIES:
+            _memories.clear()
+        _memories[key] = mem
+    return mem
+
+
+@lru_cache(maxsize=200_000)
+def _static(action: str, instruction: str) -> tuple[ParsedText, tuple[float, ...]]:
+    """The parse of ``action`` and its relations that depend on the task alone: features 0, 1, 2,
+    3 and 8 (in that order)."""
+    p = parse(action)
+    task = parse(instruction).words
+    on_task = p.words & task
+    nw = max(len(p.words), 1)
+    share = (
+        sum(x in task for x in p.mention_words) / len(p.mention_words) if p.mention_words else 0.0
+    )
+    return p, (
+        1.0,
+        len(on_task) / nw,
+        1.0 if on_task else 0.0,
+        len(on_task) / max(len(task), 1),
+        share,
+    )
 
 
 def episode_relations(
@@ -145,19 +244,13 @@ def episode_relations(
     budget = max(parsed_task.numbers, default=None)
     n_task = max(len(task), 1)
     now = _observation(ctx.obs, instr_text)
-    past = [_observation(o, instr_text) for o, _ in ctx.history]
-    acts = [a for _, a in ctx.history]
-    done = [parse(a) for a in acts]
-    seen_before: frozenset[str] = frozenset().union(*(p.mentions for p in past))
-    acted_on: frozenset[str] = frozenset().union(*(d.mentions for d in done))
-    acted_words: frozenset[str] = frozenset().union(*(d.words for d in done))
-    with_task: frozenset[str] = frozenset().union(
-        *(p.mentions for p in (*past, now) if p.words & task)
-    )
-    counts = Counter(acts)
-    last = acts[-1] if acts else None
-    last_mentions = done[-1].mentions if done else frozenset()
-    progress = task & acted_words
+    memory = episode_memory(instr_text, tuple(ctx.history))
+    seen_before, acted_on = memory.seen_before, memory.acted_on
+    with_task = memory.with_task | now.mentions if now.words & task else memory.with_task
+    counts = memory.counts
+    last = ctx.history[-1][1] if ctx.history else None
+    last_mentions = parse(last).mentions if last is not None else frozenset()
+    progress = task & memory.acted_words
 
     descriptions = page_descriptions(ctx.obs, candidates, instr_text)
     state = np.array(
@@ -170,39 +263,38 @@ def episode_relations(
         ],
         dtype=np.float32,
     )
-    rel = np.zeros((len(candidates), N_RELATIONS), dtype=np.float32)
+    rows = []
     verbs = np.zeros(len(candidates), dtype=np.int64)
-    rel[:, 0] = 1.0
+    now_m, now_w = now.mentions, now.words
     for i, a in enumerate(candidates):
-        p = parse(a)
+        p, static = _static(a, instr_text)
         verbs[i] = p.verb
-        w = p.words
+        w, m = p.words, p.mentions
         nw = max(len(w), 1)
-        on_task = w & task
-        rel[i, 1] = len(on_task) / nw
-        rel[i, 2] = 1.0 if on_task else 0.0
-        rel[i, 3] = len(on_task) / n_task
-        m = p.mentions
+        row = [*static, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        # static: 0, 1, 2, 3 and 8 (see _static); the rest depends on the episode
+        row[8], row[4] = row[4], 0.0
         if m:
             nm = len(m)
-            rel[i, 4] = len(m & now.mentions) / nm
-            rel[i, 5] = len(m & seen_before) / nm
-            rel[i, 6] = len(m & acted_on) / nm
-            rel[i, 7] = len(m & with_task) / nm
-            rel[i, 8] = sum(x in task for x in p.mention_words) / len(p.mention_words)
-            rel[i, 13] = 1.0 if m <= last_mentions else 0.0
-        rel[i, 9] = len(on_task & progress) / nw
-        rel[i, 10] = len(w & now.words) / nw
-        rel[i, 11] = math.log1p(counts[a])
-        rel[i, 12] = 1.0 if a == last else 0.0
+            row[4] = len(m & now_m) / nm
+            row[5] = len(m & seen_before) / nm
+            row[6] = len(m & acted_on) / nm
+            row[7] = len(m & with_task) / nm
+            row[13] = 1.0 if m <= last_mentions else 0.0
+        row[9] = len(w & task & progress) / nw
+        row[10] = len(w & now_w) / nw
+        row[11] = math.log1p(counts[a])
+        row[12] = 1.0 if a == last else 0.0
         if p.numbers:
-            rel[i, 17] = len(p.numbers & parsed_task.numbers) / len(p.numbers)
+            row[17] = len(p.numbers & parsed_task.numbers) / len(p.numbers)
         if descriptions[i]:
             d = parse(descriptions[i])
             shared = len(d.words & task)
-            rel[i, 14] = shared / n_task
-            rel[i, 15] = shared / max(len(d.words), 1)
+            row[14] = shared / n_task
+            row[15] = shared / max(len(d.words), 1)
             if d.numbers and budget is not None and max(d.numbers) <= budget:
-                rel[i, 16] = 1.0
+                row[16] = 1.0
+        rows.append(row)
+    rel = np.array(rows, dtype=np.float32).reshape(len(candidates), N_RELATIONS)
     state[4] = float(bool(((rel[:, 2] > 0) & (rel[:, 11] == 0)).any()))
     return rel, state, verbs

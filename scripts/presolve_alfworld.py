@@ -2,8 +2,10 @@
 
 Covered (see :mod:`proxmo_bench.envs.alfworld.presolved`):
 
-- the quickstart / ``alfworld_light_easy`` setting (difficulty 1, pick + look): every training task
-  its seed pool of 128 reaches, and every valid_seen / valid_unseen task;
+- the quickstart setting (``alfworld_relational_easy``, as ``alfworld_light_easy``: difficulty 1,
+  pick + look) and the mixed setting (``alfworld_relational_mixed``: difficulty 1, all six
+  categories): every training task their seed pools reach, and every valid_seen / valid_unseen
+  task;
 - the published generated baselines (difficulty 2, all categories): every valid_unseen task.
 
 Games already in the cache are read from it; the others are generated with the planner (needs the
@@ -34,8 +36,11 @@ from proxmo_bench.envs.alfworld.presolved import (
     write_index,
 )
 from proxmo_bench.harness.quickstart import ALFWORLD
+from proxmo_bench.training.config import load_config
 
 EVAL_SPLITS = ("valid_seen", "valid_unseen")
+#: Presets whose generated games are shipped pre-solved (training pool and held-out splits).
+PRESETS = (ALFWORLD.preset, "alfworld_relational_mixed")
 
 
 def reachable_train_ids(env_kwargs: dict[str, Any], seed_pool: int) -> list[str]:
@@ -58,12 +63,16 @@ def reachable_train_ids(env_kwargs: dict[str, Any], seed_pool: int) -> list[str]
     return sorted(set(drawn))
 
 
-def required(seed_pool: int) -> list[tuple[str, int]]:
+def required() -> list[tuple[str, int]]:
     """``(task id, difficulty)`` of every covered game."""
-    easy = dict(ALFWORLD.env_kwargs)
-    out = [(t, int(easy["difficulty"])) for t in reachable_train_ids(easy, seed_pool)]
-    for split in EVAL_SPLITS:
-        out += [(t, int(easy["difficulty"])) for t in AlfWorldEnv(**easy).task_ids(split)]
+    out = []
+    for preset in PRESETS:
+        cfg = load_config(preset)
+        kwargs = dict(cfg.env_kwargs)
+        level = int(kwargs["difficulty"])
+        out += [(t, level) for t in reachable_train_ids(kwargs, cfg.train_seed_pool)]
+        for split in EVAL_SPLITS:
+            out += [(t, level) for t in AlfWorldEnv(**kwargs).task_ids(split)]
     full = GeneratedGames(difficulty=2)
     out += [(t, 2) for t in full.task_ids("valid_unseen")]
     return out
@@ -82,10 +91,9 @@ def _game(item: tuple[str, int]) -> dict[str, Any]:
 def main(argv: Iterable[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--seed-pool", type=int, default=int(ALFWORLD.train["train_seed_pool"]))
     p.add_argument("--out", type=Path, default=PRESOLVED_FILE)
     args = p.parse_args(list(argv) if argv is not None else None)
-    items = sorted(set(required(args.seed_pool)))
+    items = sorted(set(required()))
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         games = list(pool.map(_game, items, chunksize=4))

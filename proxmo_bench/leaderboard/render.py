@@ -17,6 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from proxmo_bench.leaderboard.decision import (
+    DecisionTable,
+    decision_markdown,
+    decision_table,
+    read_run_success,
+)
 from proxmo_bench.leaderboard.schema import Interval, Manifest, check_safe_name
 from proxmo_bench.leaderboard.setting import EvaluationSetting, describe, evaluation_setting
 from proxmo_bench.leaderboard.validate import SubmissionError, load_manifest
@@ -32,6 +38,7 @@ class Entry:
 
     folder: str
     manifest: Manifest
+    path: Path | None = None  # the submission folder, when read from disk (its episodes)
 
 
 def load_entries(suite_dir: str | Path) -> list[Entry]:
@@ -51,7 +58,7 @@ def load_entries(suite_dir: str | Path) -> list[Entry]:
             raise SubmissionError(folder, [f"folder name should be {m.folder_name()!r}"])
         if m.suite != suite_dir.name:
             raise SubmissionError(folder, [f"suite {m.suite!r} published under {suite_dir.name!r}"])
-        entries.append(Entry(folder.name, m))
+        entries.append(Entry(folder.name, m, folder))
     return entries
 
 
@@ -216,7 +223,23 @@ def render_markdown(suite: str, entries: Sequence[Entry]) -> str:
         for row in cells:
             lines.append("| " + " | ".join(_md(c) for c in row) + " |")
         lines.append("")
+        decision = setting_decision(rows)
+        if decision is not None:
+            lines += [*decision_markdown(decision), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def setting_decision(rows: Sequence[Entry]) -> DecisionTable | None:
+    """The decision table of one setting's trained entries read from disk (None if fewer than
+    two), with half the setting's expert entry's success as the sample-efficiency level."""
+    trained = [e for e in rows if e.manifest.training is not None and e.path is not None]
+    if len(trained) < 2:
+        return None
+    experts = [e.manifest.metrics.success.mean for e in rows if e.manifest.agent.kind == "expert"]
+    return decision_table(
+        [(e.manifest, read_run_success(e.path, e.manifest)) for e in trained if e.path],
+        expert_success=max(experts) if experts else None,
+    )
 
 
 # ---- HTML ------------------------------------------------------------------------------------
@@ -282,6 +305,36 @@ def _svg_chart(
     return "\n".join(out)
 
 
+def _html_blocks(lines: Sequence[str]) -> list[str]:
+    """Markdown paragraphs and pipe tables (as :func:`decision_markdown` writes them) as HTML."""
+    esc = html.escape
+    out: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if table:
+            head, *body = table
+            out.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{esc(c)}</th>" for c in head)
+                + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in body)
+                + "</tbody></table>"
+            )
+            table.clear()
+
+    for line in lines:
+        if line.startswith("|"):
+            if not line.startswith("|---"):
+                table.append([c.strip() for c in line.strip().strip("|").split("|")])
+            continue
+        flush()
+        if line.strip():
+            out.append(f"<p>{esc(line)}</p>")
+    flush()
+    return out
+
+
 def render_html(suite: str, entries: Sequence[Entry]) -> str:
     """The suite's static ``index.html`` (tables + learning curves, no scripts)."""
     esc = html.escape
@@ -316,6 +369,10 @@ def render_html(suite: str, entries: Sequence[Entry]) -> str:
         for row in cells:
             parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
         parts.append("</tbody></table>")
+        decision = setting_decision(rows)
+        if decision is not None:
+            parts.append("<h3>Decision table</h3>")
+            parts += _html_blocks(decision_markdown(decision))
         trained = [e for e in rows if any(r.curve for r in e.manifest.runs)]
         if trained:
             by_update = []

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The published estimator comparisons (README, "Estimator comparisons"): grpo, rloo, gigpo and
+# proxmo in its paper and reference modes, 10 seeds each, identical budgets, on four settings.
+# The quickstart setting's grpo, gigpo and proxmo entries are `proxmo-bench quickstart`'s own
+# (same preset, seeds and held-out episodes); this adds rloo and proxmo-reference next to them.
+# Official ALFWorld needs ALFWORLD_DATA (skipped when unset). About 90 minutes on 2 cores.
+# Then: proxmo-bench leaderboard submit <out>/<setting>/leaderboards/<suite>/submissions/* and
+# proxmo-bench leaderboard render <suite>.
+set -euo pipefail
+out=${1:-runs/comparisons}
+seeds=0,1,2,3,4,5,6,7,8,9
+ref='proxmo-reference: {name: proxmo, compat: reference}'
+all="estimators={grpo: {}, rloo: {}, gigpo: {}, proxmo: {}, $ref}"
+common=(--seeds "$seeds" --set train.tensorboard=false)
+
+proxmo-bench bench --suite alfworld --preset alfworld_relational_easy "${common[@]}" \
+  --set "estimators={rloo: {}, $ref}" --set name_prefix=quickstart-setting- \
+  --eval-episodes 48 --out "$out/easy"
+proxmo-bench bench --suite alfworld --preset alfworld_relational_mixed "${common[@]}" \
+  --set "$all" --set name_prefix=mixed- --eval-episodes 96 --out "$out/mixed"
+if [ -n "${ALFWORLD_DATA:-}" ]; then
+  proxmo-bench bench --suite alfworld --preset alfworld_relational_official "${common[@]}" \
+    --set "$all" --set name_prefix=official-pick-look- --eval-episodes null --out "$out/official"
+else
+  echo "ALFWORLD_DATA is not set: skipping the official ALFWorld comparison" >&2
+fi
+proxmo-bench bench --suite webshop --preset webshop_relational "${common[@]}" \
+  --set "$all" --set name_prefix=generated- --eval-episodes 100 --out "$out/webshop"
