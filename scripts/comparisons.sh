@@ -3,7 +3,8 @@
 # proxmo in its paper and reference modes, 10 seeds each, identical budgets, on four settings.
 # The quickstart setting's grpo, gigpo and proxmo entries are `proxmo-bench quickstart`'s own
 # (same preset, seeds and held-out episodes); this adds rloo and proxmo-reference next to them.
-# Official ALFWorld needs ALFWORLD_DATA (skipped when unset). About 90 minutes on 2 cores.
+# Then the difficulty-2 setting (all six categories) with grpo, gigpo and proxmo.
+# Official ALFWorld needs ALFWORLD_DATA (skipped when unset). About 2 hours on 2 cores.
 # Then: proxmo-bench leaderboard submit <out>/<setting>/leaderboards/<suite>/submissions/* and
 # proxmo-bench leaderboard render <suite>.
 set -euo pipefail
@@ -26,3 +27,6 @@ else
 fi
 proxmo-bench bench --suite webshop --preset webshop_relational "${common[@]}" \
   --set "$all" --set name_prefix=generated- --eval-episodes 100 --out "$out/webshop"
+proxmo-bench bench --suite alfworld --preset alfworld_relational "${common[@]}" \
+  --set "estimators={grpo: {}, gigpo: {}, proxmo: {}}" --set name_prefix=difficulty-2- \
+  --eval-episodes 100 --out "$out/difficulty2"
