@@ -12,13 +12,11 @@ out=${1:-runs/comparisons}
 seeds=0,1,2,3,4,5,6,7,8,9
 ref='proxmo-reference: {name: proxmo, compat: reference}'
 all="estimators={grpo: {}, rloo: {}, gigpo: {}, proxmo: {}, $ref}"
-common=(--seeds "$seeds" --set train.tensorboard=false)
+common=(--seeds "$seeds" --workers 2 --set train.tensorboard=false)
 
 proxmo-bench bench --suite alfworld --preset alfworld_relational_easy "${common[@]}" \
   --set "estimators={rloo: {}, $ref}" --set name_prefix=quickstart-setting- \
   --eval-episodes 48 --out "$out/easy"
-proxmo-bench bench --suite alfworld --preset alfworld_relational_mixed "${common[@]}" \
-  --set "$all" --set name_prefix=mixed- --eval-episodes 96 --out "$out/mixed"
 if [ -n "${ALFWORLD_DATA:-}" ]; then
   proxmo-bench bench --suite alfworld --preset alfworld_relational_official "${common[@]}" \
     --set "$all" --set name_prefix=official-pick-look- --eval-episodes null --out "$out/official"
@@ -27,6 +25,8 @@ else
 fi
 proxmo-bench bench --suite webshop --preset webshop_relational "${common[@]}" \
   --set "$all" --set name_prefix=generated- --eval-episodes 100 --out "$out/webshop"
+proxmo-bench bench --suite alfworld --preset alfworld_relational_mixed "${common[@]}" \
+  --set "$all" --set name_prefix=mixed- --eval-episodes 96 --out "$out/mixed"
 proxmo-bench bench --suite alfworld --preset alfworld_relational "${common[@]}" \
   --set "estimators={grpo: {}, gigpo: {}, proxmo: {}}" --set name_prefix=difficulty-2- \
   --eval-episodes 100 --out "$out/difficulty2"
