@@ -355,7 +355,7 @@ def write_bench_submissions(
         for est in cfg.estimators:
             runs = [results[(task, est, s)] for s in cfg.seeds]
             agent = _agent_info(runs[0].train_config, [r.weights_sha256 for r in runs])
-            name = f"{cfg.name_prefix}{task_slug(task)}-{est}-{agent.name}"
+            name = cfg.submission_name(task, est)
             for old in root.glob(f"*_{name}"):  # the bench owns its out dir: replace older results
                 shutil.rmtree(old)
             env_kwargs = _run_config(runs[0].train_config).make_kwargs()

@@ -140,6 +140,27 @@ class BenchConfig(BaseModel):
             check_safe_name(label, f"estimators.{label}")
         return value
 
+    @model_validator(mode="after")
+    def _publishable_names(self) -> BenchConfig:
+        """Every submission folder name (``<date>_<prefix><task>-<label>-<agent>``) is one safe
+        path component, checked before any run instead of when the results are published."""
+        for task in self.task_ids:
+            for label in self.estimators:
+                folder = f"0000-00-00_{self.submission_name(task, label)}"
+                try:
+                    check_safe_name(folder, "submission folder")
+                except ValueError as exc:
+                    raise ConfigError(
+                        f"estimators.{label}",
+                        f"{exc} (shorten the label or name_prefix)",
+                        model="BenchConfig",
+                    ) from None
+        return self
+
+    def submission_name(self, task: str, label: str) -> str:
+        """The name of the submission of ``task`` and estimator ``label``."""
+        return f"{self.name_prefix}{task_slug(task)}-{label}-{self.train.agent}"
+
     # ---- the runs -------------------------------------------------------------------------------
     @property
     def task_ids(self) -> list[str]:

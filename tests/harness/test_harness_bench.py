@@ -202,6 +202,18 @@ def test_estimator_labels_run_two_variants_of_one_estimator(tmp_path: Path) -> N
     assert ref.estimator_record()["params"]["compat"] == "reference"
     with pytest.raises(ConfigError, match="not a safe name"):
         load_bench_config(None, ["estimators={'a/b': {name: grpo}}"], out_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="shorten the label or name_prefix") as err:
+        load_bench_config(
+            None,
+            [
+                "estimators={proxmo-reference: {name: proxmo}}",
+                "name_prefix=a-longer-prefix-",
+                "train.agent=relational",
+            ],
+            out_dir=str(tmp_path),
+            tasks=["proxmo/ALFWorld-v0"],
+        )
+    assert err.value.field == "estimators.proxmo-reference"
     with pytest.raises(ConfigError, match="unknown estimator 'mine'"):
         load_bench_config(None, ["estimators={mine: {}}"], out_dir=str(tmp_path))
 
