@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from proxmo_bench.leaderboard.comparison import Comparison, compare
+from proxmo_bench.leaderboard.comparison import Comparison, Interval, compare
 from proxmo_bench.leaderboard.schema import Manifest, Run
+from proxmo_bench.rollout.records import EpisodeRecord
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def entry_label(m: Manifest) -> str:
     return f"{est} ({m.agent.name})"
 
 
-def run_success(runs: Sequence[Sequence[object]]) -> list[float]:
+def run_success(runs: Sequence[Sequence[EpisodeRecord]]) -> list[float]:
     """Held-out success of each run (share of its episodes won)."""
     return [sum(bool(r.won) for r in run) / len(run) for run in runs]
 
@@ -147,7 +148,7 @@ def decision_markdown(table: DecisionTable) -> list[str]:
     ranks = c.rank
     sizes = {g: sum(v == g for v in ranks.values()) for g in set(ranks.values())}
 
-    def iv(i: object) -> str:
+    def iv(i: Interval) -> str:
         flag = "" if i.reliable else " *"
         return f"{_pct(i.value)} [{_pct(i.low)}, {_pct(i.high)}]{flag}"
 
