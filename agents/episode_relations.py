@@ -151,7 +151,7 @@ def page_descriptions(obs: str, candidates: Sequence[str], instruction: str = ""
     return list(_page_descriptions(obs, tuple(candidates), instruction))
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=20_000)
 def _page_descriptions(obs: str, candidates: tuple[str, ...], instruction: str) -> tuple[str, ...]:
     low = (obs.replace(instruction, " ") if instruction else obs).lower()
     spans = []
@@ -189,27 +189,27 @@ _memories: dict[tuple[str, tuple[tuple[str, str], ...]], EpisodeMemory] = {}
 def episode_memory(instruction: str, history: tuple[tuple[str, str], ...]) -> EpisodeMemory:
     """The memory after ``history``, built from the memory one step earlier (memoised by the
     history itself, so an episode's step costs one step's update, not a pass over the episode)."""
-    if not history:
-        return _EMPTY
-    key = (instruction, history)
-    mem = _memories.get(key)
-    if mem is None:
-        prev = episode_memory(instruction, history[:-1])
-        obs, action = history[-1]
+    # the longest prefix already remembered, then forward one step at a time
+    n = len(history)
+    while n and (instruction, history[:n]) not in _memories:
+        n -= 1
+    mem = _memories[(instruction, history[:n])] if n else _EMPTY
+    task = parse(instruction).words
+    for k in range(n, len(history)):
+        obs, action = history[k]
         o, a = _observation(obs, instruction), parse(action)
-        task = parse(instruction).words
-        counts = prev.counts.copy()
+        counts = mem.counts.copy()
         counts[action] += 1
         mem = EpisodeMemory(
-            prev.seen_before | o.mentions,
-            prev.acted_on | a.mentions,
-            prev.acted_words | a.words,
-            prev.with_task | o.mentions if o.words & task else prev.with_task,
+            mem.seen_before | o.mentions,
+            mem.acted_on | a.mentions,
+            mem.acted_words | a.words,
+            mem.with_task | o.mentions if o.words & task else mem.with_task,
             counts,
         )
         if len(_memories) >= _MEMORY_ENTRIES:
             _memories.clear()
-        _memories[key] = mem
+        _memories[(instruction, history[: k + 1])] = mem
     return mem
 
 

@@ -3,9 +3,9 @@
 Covered (see :mod:`proxmo_bench.envs.alfworld.presolved`):
 
 - the quickstart setting (``alfworld_relational_easy``, as ``alfworld_light_easy``: difficulty 1,
-  pick + look) and the mixed setting (``alfworld_relational_mixed``: difficulty 1, all six
-  categories): every training task their seed pools reach, and every valid_seen / valid_unseen
-  task;
+  pick + look): every training task its seed pool reaches, every valid_seen / valid_unseen task;
+- the mixed setting (``alfworld_relational_mixed``: difficulty 1, all six categories): every
+  training task its seed pool reaches, every valid_unseen task;
 - the published generated baselines (difficulty 2, all categories): every valid_unseen task.
 
 Games already in the cache are read from it; the others are generated with the planner (needs the
@@ -39,8 +39,8 @@ from proxmo_bench.harness.quickstart import ALFWORLD
 from proxmo_bench.training.config import load_config
 
 EVAL_SPLITS = ("valid_seen", "valid_unseen")
-#: Presets whose generated games are shipped pre-solved (training pool and held-out splits).
-PRESETS = (ALFWORLD.preset, "alfworld_relational_mixed")
+#: Presets whose generated games are shipped pre-solved: their training pool and these splits.
+PRESETS = {ALFWORLD.preset: EVAL_SPLITS, "alfworld_relational_mixed": ("valid_unseen",)}
 
 
 def reachable_train_ids(env_kwargs: dict[str, Any], seed_pool: int) -> list[str]:
@@ -66,12 +66,12 @@ def reachable_train_ids(env_kwargs: dict[str, Any], seed_pool: int) -> list[str]
 def required() -> list[tuple[str, int]]:
     """``(task id, difficulty)`` of every covered game."""
     out = []
-    for preset in PRESETS:
+    for preset, splits in PRESETS.items():
         cfg = load_config(preset)
         kwargs = dict(cfg.env_kwargs)
         level = int(kwargs["difficulty"])
         out += [(t, level) for t in reachable_train_ids(kwargs, cfg.train_seed_pool)]
-        for split in EVAL_SPLITS:
+        for split in splits:
             out += [(t, level) for t in AlfWorldEnv(**kwargs).task_ids(split)]
     full = GeneratedGames(difficulty=2)
     out += [(t, 2) for t in full.task_ids("valid_unseen")]

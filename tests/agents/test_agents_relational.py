@@ -138,3 +138,21 @@ def test_needs_admissible_actions() -> None:
         RelationalAgent().act_batch([StepContext("t", "obs", {"instruction": "x"})])
     with pytest.raises(ValueError, match="hidden"):
         RelationalAgent(hidden=0)
+
+
+def test_memory_is_the_same_cold_or_memoised_and_takes_long_episodes() -> None:
+    from proxmo_bench.agents import episode_relations as er
+
+    history = tuple((f"You see a box {i}.", f"open box {i % 7}") for i in range(3000))
+    er._memories.clear()
+    cold = er.episode_memory("open the box", history)
+    warm = er.episode_memory("open the box", history)  # memoised
+    er._memories.clear()
+    er.episode_memory("open the box", history[:1500])
+    resumed = er.episode_memory("open the box", history)  # from a remembered prefix
+    assert cold == warm == resumed
+    assert len(cold.seen_before) == 3000 and cold.counts["open box 0"] == 429
+    # hostile strings: any text is a valid observation, instruction or action
+    ctx = StepContext("t", "\x00[]]][[ <<>> 9999999999999999999999 a 1", {"instruction": "[<x>]"})
+    rel, state, verbs = episode_relations(ctx, ["", "[", "<x>", "a 1 " * 500])
+    assert np.isfinite(rel).all() and np.isfinite(state).all() and verbs.shape == (4,)
