@@ -275,15 +275,12 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     from proxmo_bench.leaderboard.provenance import code_revision
 
     agent = str(train_config["agent"])
-    keys = (
-        "light_features",
-        "light_hidden",
-        "relational_hidden",
-        "history_length",
-        "sampling_temperature",
-        "eval_greedy",
-        "max_new_tokens",
-    )
+    # the settings that shape each agent's decisions (the others do not apply to it)
+    keys = {
+        "light": ("light_features", "light_hidden", "history_length"),
+        "relational": ("relational_hidden",),
+    }.get(agent, ("history_length", "max_new_tokens"))
+    keys += ("sampling_temperature", "eval_greedy")
     params = {k: train_config[k] for k in keys if k in train_config}
     if agent == "light":
         model_id = "proxmo_bench.agents.light_agent:LightAgent"
