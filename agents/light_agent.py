@@ -20,6 +20,7 @@ import torch
 from sklearn.feature_extraction.text import HashingVectorizer
 from torch import nn
 
+from proxmo_bench.agents.choice_policy import AdmissibleChoicePolicy
 from proxmo_bench.batch_policy import Decision, StepContext
 
 
@@ -97,7 +98,7 @@ class CachedHashing:
         return out
 
 
-class LightAgent:
+class LightAgent(AdmissibleChoicePolicy):
     """The light policy (see module docstring); a trainable ``BatchPolicy``.
 
     Args:
@@ -132,8 +133,6 @@ class LightAgent:
             self.module = ActionScorer(n_features, hidden)
         self.reference = copy.deepcopy(self.module).requires_grad_(False)
         self._episode_history: list[tuple[str, str]] = []
-        #: Task id for the one-episode ``act`` (only used in error messages).
-        self.task = ""
 
     # ---- features --------------------------------------------------------------------------------
     def _state_texts(self, ctx: StepContext) -> tuple[str, str, str]:
@@ -191,55 +190,12 @@ class LightAgent:
         logits = logits / self.temperature
         return [torch.log_softmax(x, dim=0) for x in torch.split(logits, sizes)]
 
-    # ---- training interface --------------------------------------------------------------------
-    def token_logprobs(
-        self, samples: Sequence[LightSample], *, reference: bool = False, with_entropy: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Log-probs (S, 1) of the chosen actions, their mask (S, 1) and entropies (S, 1) or None."""
-        net = self.reference if reference else self.module
-        lps = self._log_probs(net, [s.state for s in samples], [s.candidates for s in samples])
-        logp = torch.stack([lp[s.index] for lp, s in zip(lps, samples, strict=True)]).unsqueeze(1)
-        ent = None
-        if with_entropy:
-            ent = torch.stack([-(lp.exp() * lp).sum() for lp in lps]).unsqueeze(1)
-        return logp, torch.ones_like(logp), ent
-
-    def token_count(self, sample: LightSample) -> int:
-        """Each decision is one "token" of the loss."""
-        return 1
-
-    def old_logprobs(self, samples: Sequence[LightSample]) -> torch.Tensor:
-        """The log-probs (S, 1) recorded when the actions were taken."""
-        return torch.tensor([[s.old_logp] for s in samples], dtype=torch.float32)
-
-    def after_update(self) -> None:
-        """Nothing to sync: acting and training share one network."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """What a checkpoint resumes from: the network and the (KL) reference network."""
-        return {"module": self.module.state_dict(), "reference": self.reference.state_dict()}
-
-    def weights(self) -> dict[str, torch.Tensor]:
-        """The network that chooses actions (the reference only enters the KL term)."""
-        return dict(self.module.state_dict())
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.module.load_state_dict(state["module"])
-        self.reference.load_state_dict(state["reference"])
+    def _sample_log_probs(
+        self, net: nn.Module, samples: Sequence[LightSample]
+    ) -> list[torch.Tensor]:
+        return self._log_probs(net, [s.state for s in samples], [s.candidates for s in samples])
 
     def describe(self) -> dict[str, Any]:
         """The agent's identity for run manifests."""
         n_params = sum(p.numel() for p in self.module.parameters())
         return {"agent": "light", "n_features": self.n_features, "params": n_params}
-
-    # ---- one-episode Agent protocol ------------------------------------------------------------------
-    def reset(self, obs: str, info: dict[str, Any]) -> None:
-        self._episode_history = []
-
-    def act(self, obs: str, info: dict[str, Any]) -> str:
-        ctx = StepContext(
-            self.task, obs, info, tuple(self._episode_history), len(self._episode_history)
-        )
-        action = self.act_batch([ctx])[0].action
-        self._episode_history.append((obs, action))
-        return action
