@@ -24,8 +24,5 @@ else
 fi
 proxmo-bench bench --suite webshop --preset webshop_relational "${common[@]}" \
   --set "$all" --set name_prefix=generated- --eval-episodes 100 --out "$out/webshop"
-# The mixed setting with grpo, gigpo and proxmo (rloo and proxmo-reference: not yet run; the
-# bench resumes, so adding them to the estimators later trains only the new runs).
 proxmo-bench bench --suite alfworld --preset alfworld_relational_mixed "${common[@]}" \
-  --set "estimators={grpo: {}, gigpo: {}, proxmo: {}}" --set name_prefix=mixed- \
-  --eval-episodes 96 --out "$out/mixed"
+  --set "$all" --set name_prefix=mixed- --eval-episodes 96 --out "$out/mixed"
