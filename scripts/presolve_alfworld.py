@@ -6,6 +6,7 @@ Covered (see :mod:`proxmo_bench.envs.alfworld.presolved`):
   pick + look): every training task its seed pool reaches, every valid_seen / valid_unseen task;
 - the mixed setting (``alfworld_relational_mixed``: difficulty 1, all six categories): every
   training task its seed pool reaches, every valid_unseen task;
+- the difficulty-2 comparison (``alfworld_relational``): every training task its seed pool reaches;
 - the published generated baselines (difficulty 2, all categories): every valid_unseen task.
 
 Games already in the cache are read from it; the others are generated with the planner (needs the
@@ -40,7 +41,11 @@ from proxmo_bench.training.config import load_config
 
 EVAL_SPLITS = ("valid_seen", "valid_unseen")
 #: Presets whose generated games are shipped pre-solved: their training pool and these splits.
-PRESETS = {ALFWORLD.preset: EVAL_SPLITS, "alfworld_relational_mixed": ("valid_unseen",)}
+PRESETS = {
+    ALFWORLD.preset: EVAL_SPLITS,
+    "alfworld_relational_mixed": ("valid_unseen",),
+    "alfworld_relational": (),  # its valid_unseen games are the baselines' (below)
+}
 
 
 def reachable_train_ids(env_kwargs: dict[str, Any], seed_pool: int) -> list[str]:
