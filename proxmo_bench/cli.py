@@ -355,7 +355,7 @@ def quickstart(
         int | None, typer.Option(help="runs in parallel (default: CPU count)")
     ] = None,
 ) -> None:
-    """Side-by-side benchmark of grpo, gigpo and proxmo, 10 seeds, relational CPU agent (~10 min)."""
+    """Side-by-side benchmark of grpo, gigpo and proxmo, 10 seeds, relational CPU agent (~13 min)."""
     from proxmo_bench.harness.quickstart import quickstart as run_quickstart
     from proxmo_bench.training.config import ConfigError
 

@@ -7,7 +7,7 @@ submissions, learning curves with seed bands and a leaderboard table, and the de
 nothing else: the quickstart names the preset (``alfworld_relational_easy``: easy generated ALFWorld
 games on the fast engine) and the few bench settings it adds, and prints both; whoever edits the
 preset changes the quickstart. When the generated ALFWorld games cannot be built here, it says why
-and runs the ``keyroom_light`` preset on the built-in KeyRoom task instead. About 10 minutes on 2
+and runs the ``keyroom_light`` preset on the built-in KeyRoom task instead. About 13 minutes on 2
 cores.
 """
 
