@@ -26,3 +26,7 @@ proxmo-bench bench --suite webshop --preset webshop_relational "${common[@]}" \
   --set "$all" --set name_prefix=generated- --eval-episodes 100 --out "$out/webshop"
 proxmo-bench bench --suite alfworld --preset alfworld_relational_mixed "${common[@]}" \
   --set "$all" --set name_prefix=mixed- --eval-episodes 96 --out "$out/mixed"
+# The difficulty-2 setting (all six categories, the default difficulty) with grpo, gigpo and proxmo.
+proxmo-bench bench --suite alfworld --preset alfworld_relational "${common[@]}" \
+  --set "estimators={grpo: {}, gigpo: {}, proxmo: {}}" --set name_prefix=difficulty-2- \
+  --eval-episodes 100 --out "$out/difficulty2"
