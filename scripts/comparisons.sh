@@ -3,7 +3,7 @@
 # proxmo in its paper and reference modes, 10 seeds each, identical budgets, on four settings.
 # The quickstart setting's grpo, gigpo and proxmo entries are `proxmo-bench quickstart`'s own
 # (same preset, seeds and held-out episodes); this adds rloo and proxmo-reference next to them.
-# Official ALFWorld needs ALFWORLD_DATA (skipped when unset). About 100 minutes on 2 cores.
+# Official ALFWorld needs ALFWORLD_DATA (skipped when unset). About 2 hours on 2 cores.
 # Then: proxmo-bench leaderboard submit <out>/<setting>/leaderboards/<suite>/submissions/* and
 # proxmo-bench leaderboard render <suite>.
 set -euo pipefail
