@@ -271,9 +271,8 @@ def episode_relations(
         verbs[i] = p.verb
         w, m = p.words, p.mentions
         nw = max(len(w), 1)
-        row = [*static, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-        # static: 0, 1, 2, 3 and 8 (see _static); the rest depends on the episode
-        row[8], row[4] = row[4], 0.0
+        r0, r1, r2, r3, r8 = static  # the task-only relations; the rest depends on the episode
+        row = [r0, r1, r2, r3, 0.0, 0.0, 0.0, 0.0, r8] + [0.0] * (N_RELATIONS - 9)
         if m:
             nm = len(m)
             row[4] = len(m & now_m) / nm

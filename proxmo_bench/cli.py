@@ -343,8 +343,9 @@ def quickstart(
     out: Annotated[str, typer.Option(help="output folder")] = "runs/quickstart",
     task: Annotated[str | None, typer.Option(help="alfworld (default) or keyroom")] = None,
     seeds: Annotated[
-        str, typer.Option(help="comma-separated training seeds")
-    ] = "0,1,2,3,4,5,6,7,8,9",
+        str | None,
+        typer.Option(help="comma-separated training seeds (default: the published ones, 0-9)"),
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -356,11 +357,12 @@ def quickstart(
     ] = None,
 ) -> None:
     """Side-by-side benchmark of grpo, gigpo and proxmo, 10 seeds, relational CPU agent (~13 min)."""
+    from proxmo_bench.harness.quickstart import SEEDS
     from proxmo_bench.harness.quickstart import quickstart as run_quickstart
     from proxmo_bench.training.config import ConfigError
 
     try:
-        seed_list = _seeds(seeds)
+        seed_list = _seeds(seeds) if seeds is not None else list(SEEDS)
         run_quickstart(out, task=task, seeds=seed_list, workers=workers, overrides=set_ or [])
     except ConfigError as exc:
         raise _config_error(exc) from None

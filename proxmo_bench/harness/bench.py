@@ -36,6 +36,7 @@ from typing import Any
 
 from proxmo_bench.harness.bench_config import BenchConfig, task_slug
 from proxmo_bench.leaderboard.comparison import compare, performance_profile
+from proxmo_bench.leaderboard.decision import curve_auc, run_success
 from proxmo_bench.leaderboard.intervals import paired_difference
 from proxmo_bench.leaderboard.schema import (
     AgentInfo,
@@ -441,23 +442,9 @@ def _success_per_seed(
 ) -> dict[str, list[float]]:
     """Held-out success of every run of ``task``: estimator -> one value per seed, in seed order."""
     return {
-        est: [
-            sum(r.won for r in results[(task, est, s)].records)
-            / len(results[(task, est, s)].records)
-            for s in cfg.seeds
-        ]
+        est: run_success([results[(task, est, s)].records for s in cfg.seeds])
         for est in cfg.estimators
     }
-
-
-def _curve_auc(curve: Sequence[CurvePoint]) -> float | None:
-    """Area under success vs updates divided by the updates spanned (the curve's mean level)."""
-    if len(curve) < 2 or curve[-1].update == curve[0].update:
-        return None
-    x = [float(p.update) for p in curve]
-    y = [p.success for p in curve]
-    area = sum((x[i + 1] - x[i]) * (y[i] + y[i + 1]) / 2 for i in range(len(x) - 1))
-    return area / (x[-1] - x[0])
 
 
 def plot_profiles(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) -> list[Path]:
@@ -509,7 +496,7 @@ def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) 
             "comparison": table.to_json(),
             # sample efficiency: mean held-out success over the learning curve (normalised AUC)
             "curve_auc": {
-                est: [_curve_auc(results[(task, est, s)].curve) for s in cfg.seeds]
+                est: [curve_auc(results[(task, est, s)].curve) for s in cfg.seeds]
                 for est in cfg.estimators
             },
             "train_env_errors": {

@@ -61,8 +61,7 @@ class BenchConfig(BaseModel):
     """Label -> that estimator's parameters. The label is the estimator's registered name, or any
     safe name when the parameters say ``name``: ``{proxmo-reference: {name: proxmo, compat:
     reference}}`` runs a second ProxMO next to ``proxmo`` (labels name run folders, submissions
-    and table rows)."""
-    """Estimators compared side by side: name -> its parameters (empty = its defaults)."""
+    and table rows); empty parameters = the estimator's defaults."""
     seeds: list[NonNegativeInt] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     """Training seeds; the same for every estimator (paired design)."""
     out_dir: str = "runs/bench"
@@ -119,6 +118,8 @@ class BenchConfig(BaseModel):
     def _some_estimators(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if not value:
             raise ValueError("needs at least one estimator")
+        for label in value:
+            check_safe_name(label, f"estimators.{label}")
         return value
 
     @model_validator(mode="after")
@@ -132,13 +133,6 @@ class BenchConfig(BaseModel):
                 except ConfigError as exc:
                     raise _bench_error(exc, task, est) from None
         return self
-
-    @field_validator("estimators")
-    @classmethod
-    def _safe_labels(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        for label in value:
-            check_safe_name(label, f"estimators.{label}")
-        return value
 
     @model_validator(mode="after")
     def _publishable_names(self) -> BenchConfig:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from proxmo_bench.leaderboard.comparison import Comparison, Interval, compare
-from proxmo_bench.leaderboard.schema import Manifest, Run
+from proxmo_bench.leaderboard.schema import CurvePoint, Manifest
 from proxmo_bench.rollout.records import EpisodeRecord
 
 
@@ -54,9 +54,9 @@ class DecisionTable:
     half_expert: float | None  # the success level of "half the expert"
 
 
-def curve_auc(run: Run) -> float | None:
+def curve_auc(curve: Sequence[CurvePoint]) -> float | None:
     """Area under success vs updates divided by the updates spanned (the curve's mean level)."""
-    pts = sorted(run.curve, key=lambda p: p.update)
+    pts = sorted(curve, key=lambda p: p.update)
     if len(pts) < 2 or pts[-1].update == pts[0].update:
         return None
     x = np.array([p.update for p in pts], dtype=float)
@@ -64,9 +64,9 @@ def curve_auc(run: Run) -> float | None:
     return float(np.trapezoid(y, x) / (x[-1] - x[0]))
 
 
-def steps_to_reach(run: Run, level: float) -> int | None:
+def steps_to_reach(curve: Sequence[CurvePoint], level: float) -> int | None:
     """Env steps at the first curve point with success >= ``level``; None if none reaches it."""
-    for p in sorted(run.curve, key=lambda p: p.update):
+    for p in sorted(curve, key=lambda p: p.update):
         if p.success >= level:
             return p.env_steps
     return None
@@ -107,8 +107,8 @@ def decision_table(
         runs = [by_seed[s][0] for s in seeds]
         labels.append(label)
         scores[label] = [[by_seed[s][1]] for s in seeds]
-        aucs = [a for a in (curve_auc(r) for r in runs) if a is not None]
-        steps = [] if half is None else [steps_to_reach(r, half) for r in runs]
+        aucs = [a for a in (curve_auc(r.curve) for r in runs) if a is not None]
+        steps = [] if half is None else [steps_to_reach(r.curve, half) for r in runs]
         got = [s for s in steps if s is not None]
         efficiency[label] = Efficiency(
             curve_auc=float(np.mean(aucs)) if aucs else None,

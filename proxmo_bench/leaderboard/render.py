@@ -192,8 +192,13 @@ def table_rows(
     return header, cells
 
 
-def render_markdown(suite: str, entries: Sequence[Entry]) -> str:
-    """The suite's ``LEADERBOARD.md`` text."""
+def render_markdown(
+    suite: str, entries: Sequence[Entry], decisions: Decisions | None = None
+) -> str:
+    """The suite's ``LEADERBOARD.md`` text (``decisions``: from :func:`setting_decisions`, computed
+    here when not given)."""
+    if decisions is None:
+        decisions = setting_decisions(entries)
     lines = [
         f"# Leaderboard: {suite}",
         "",
@@ -223,21 +228,32 @@ def render_markdown(suite: str, entries: Sequence[Entry]) -> str:
         for row in cells:
             lines.append("| " + " | ".join(_md(c) for c in row) + " |")
         lines.append("")
-        decision = setting_decision(rows)
+        decision = decisions.get(setting.key)
         if decision is not None:
             lines += [*decision_markdown(decision), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
+#: A suite's decision tables by evaluation setting (``EvaluationSetting.key``).
+Decisions = dict[tuple[str, str, str, str, int, str], DecisionTable | None]
+
+
+def setting_decisions(entries: Sequence[Entry]) -> Decisions:
+    """The decision table of every setting of ``entries`` (each read from disk once)."""
+    return {setting.key: setting_decision(rows) for setting, _, rows in _groups(entries)}
+
+
 def setting_decision(rows: Sequence[Entry]) -> DecisionTable | None:
     """The decision table of one setting's trained entries read from disk (None if fewer than
     two), with half the setting's expert entry's success as the sample-efficiency level."""
-    trained = [e for e in rows if e.manifest.training is not None and e.path is not None]
+    trained = [
+        (e.manifest, e.path) for e in rows if e.manifest.training is not None and e.path is not None
+    ]
     if len(trained) < 2:
         return None
     experts = [e.manifest.metrics.success.mean for e in rows if e.manifest.agent.kind == "expert"]
     return decision_table(
-        [(e.manifest, read_run_success(e.path, e.manifest)) for e in trained if e.path],
+        [(m, read_run_success(path, m)) for m, path in trained],
         expert_success=max(experts) if experts else None,
     )
 
@@ -335,8 +351,11 @@ def _html_blocks(lines: Sequence[str]) -> list[str]:
     return out
 
 
-def render_html(suite: str, entries: Sequence[Entry]) -> str:
-    """The suite's static ``index.html`` (tables + learning curves, no scripts)."""
+def render_html(suite: str, entries: Sequence[Entry], decisions: Decisions | None = None) -> str:
+    """The suite's static ``index.html`` (tables + learning curves, no scripts; ``decisions`` as
+    for :func:`render_markdown`)."""
+    if decisions is None:
+        decisions = setting_decisions(entries)
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -369,7 +388,7 @@ def render_html(suite: str, entries: Sequence[Entry]) -> str:
         for row in cells:
             parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
         parts.append("</tbody></table>")
-        decision = setting_decision(rows)
+        decision = decisions.get(setting.key)
         if decision is not None:
             parts.append("<h3>Decision table</h3>")
             parts += _html_blocks(decision_markdown(decision))
@@ -403,7 +422,11 @@ def render_suite(root: str | Path, suite: str) -> tuple[Path, Path]:
     entries = load_entries(suite_dir)
     suite_dir.mkdir(parents=True, exist_ok=True)
     md, page = suite_dir / LEADERBOARD_MD, suite_dir / INDEX_HTML
-    for path, text in ((md, render_markdown(suite, entries)), (page, render_html(suite, entries))):
+    decisions = setting_decisions(entries)
+    for path, text in (
+        (md, render_markdown(suite, entries, decisions)),
+        (page, render_html(suite, entries, decisions)),
+    ):
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)

@@ -33,10 +33,10 @@ def test_curve_auc_and_steps_to_a_level_by_hand() -> None:
         ],
     )
     # trapezoids over [0, 10] and [10, 20]: (0 + .5) / 2 * 10 + (.5 + 1) / 2 * 10 = 10; / 20
-    assert curve_auc(run) == pytest.approx(0.5)
-    assert steps_to_reach(run, 0.5) == 3000 and steps_to_reach(run, 0.75) == 6000
-    assert steps_to_reach(run, 1.01) is None
-    assert curve_auc(Run(seed=0, n_episodes=1, curve=run.curve[:1])) is None
+    assert curve_auc(run.curve) == pytest.approx(0.5)
+    assert steps_to_reach(run.curve, 0.5) == 3000 and steps_to_reach(run.curve, 0.75) == 6000
+    assert steps_to_reach(run.curve, 1.01) is None
+    assert curve_auc(run.curve[:1]) is None
 
 
 def _trained_setting() -> list:
