@@ -22,6 +22,7 @@ from proxmo_bench.batch_policy import Decision, StepContext
 class AdmissibleChoicePolicy:
     """A trainable batch policy over admissible actions (module docstring)."""
 
+    name: str
     module: nn.Module
     reference: nn.Module
     _episode_history: list[tuple[str, str]]
@@ -30,6 +31,21 @@ class AdmissibleChoicePolicy:
 
     def act_batch(self, contexts: Sequence[StepContext], *, greedy: bool = False) -> list[Decision]:
         raise NotImplementedError
+
+    def _admissible(self, ctx: StepContext) -> list[str]:
+        """The context's admissible actions; an error naming the task when it lists none."""
+        adm = ctx.admissible_actions
+        if not adm:
+            raise ValueError(
+                f"the {self.name} agent chooses among admissible actions, but task {ctx.task!r} "
+                "listed none at this step; use the LLM agent for tasks without admissible actions"
+            )
+        return adm
+
+    @staticmethod
+    def _choose(logp: torch.Tensor, greedy: bool) -> int:
+        """The arg-max (``greedy``) or a draw from torch's global generator of ``exp(logp)``."""
+        return int(logp.argmax()) if greedy else int(torch.multinomial(logp.exp(), 1))
 
     def _sample_log_probs(self, net: nn.Module, samples: Sequence[Any]) -> list[torch.Tensor]:
         """Log-softmax over each sample's candidates, scored by ``net``."""

@@ -149,15 +149,6 @@ class LightAgent(AdmissibleChoicePolicy):
         fields = [self.features.dense([st[k] for st in states]) for k in range(3)]
         return torch.from_numpy(np.hstack(fields))
 
-    def _candidates(self, ctx: StepContext) -> list[str]:
-        adm = ctx.admissible_actions
-        if not adm:
-            raise ValueError(
-                f"the light agent chooses among admissible actions, but task {ctx.task!r} listed "
-                "none at this step; use the LLM agent for tasks without admissible actions"
-            )
-        return adm
-
     # ---- acting ----------------------------------------------------------------------------------
     def act_batch(self, contexts: Sequence[StepContext], *, greedy: bool = False) -> list[Decision]:
         """Sample (or, ``greedy``, take the arg-max) one admissible action per context.
@@ -166,13 +157,13 @@ class LightAgent(AdmissibleChoicePolicy):
         """
         if not contexts:
             return []
-        cands = [tuple(self._candidates(c)) for c in contexts]
+        cands = [tuple(self._admissible(c)) for c in contexts]
         states = [self._state_texts(c) for c in contexts]
         with torch.no_grad():
             logp_all = self._log_probs(self.module, states, cands)
         out = []
         for lp, state, actions in zip(logp_all, states, cands, strict=True):
-            k = int(lp.argmax()) if greedy else int(torch.multinomial(lp.exp(), 1))
+            k = self._choose(lp, greedy)
             sample = LightSample(state, actions, k, float(lp[k]))
             out.append(Decision(actions[k], True, sample, actions[k]))
         return out

@@ -131,15 +131,7 @@ class RelationalAgent(AdmissibleChoicePolicy):
         """
         if not contexts:
             return []
-        cands = []
-        for c in contexts:
-            adm = c.admissible_actions
-            if not adm:
-                raise ValueError(
-                    f"the relational agent chooses among admissible actions, but task {c.task!r} "
-                    "listed none at this step; use the LLM agent for tasks without them"
-                )
-            cands.append(expand_templates(adm, c.instruction))
+        cands = [expand_templates(self._admissible(c), c.instruction) for c in contexts]
         feats = [episode_relations(c, a) for c, a in zip(contexts, cands, strict=True)]
         with torch.no_grad():
             lps = self._log_probs(
@@ -147,7 +139,7 @@ class RelationalAgent(AdmissibleChoicePolicy):
             )
         out = []
         for (rel, st, vb), lp, actions in zip(feats, lps, cands, strict=True):
-            k = int(lp.argmax()) if greedy else int(torch.multinomial(lp.exp(), 1))
+            k = self._choose(lp, greedy)
             sample = RelationalSample(rel, st, vb, k, float(lp[k]))
             out.append(Decision(actions[k], True, sample, actions[k]))
         return out
