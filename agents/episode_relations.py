@@ -297,3 +297,56 @@ def episode_relations(
     rel = np.array(rows, dtype=np.float32).reshape(len(candidates), N_RELATIONS)
     state[4] = float(bool(((rel[:, 2] > 0) & (rel[:, 11] == 0)).any()))
     return rel, state, verbs
+
+
+N_PAGE_RELATIONS = 2
+N_PAGE_STATE = 1
+
+
+def _whole_words(phrase: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])")
+
+
+@lru_cache(maxsize=200_000)
+def _quoted_by_task(action: str, instruction: str) -> bool:
+    """Whether the action's argument (the text in ``[...]``, else what follows its verb), two
+    characters or more, is quoted word for word by the instruction."""
+    found = _ARGUMENT.search(action)
+    arg = found.group(1) if found else action.strip().partition(" ")[2]
+    arg = " ".join(arg.lower().split())
+    return len(arg) > 1 and _whole_words(arg).search(instruction.lower()) is not None
+
+
+def page_relations(ctx: StepContext, candidates: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(q, s')``: page relations ``(K, N_PAGE_RELATIONS)`` and page state ``(N_PAGE_STATE,)``,
+    float32, for pages that list what can be chosen (a shop's results, an item's options).
+
+    ====  ======================================================================================
+     0    ``[the instruction quotes a's argument]``: an option ("2 pound", "french roast") or a
+          query taken word for word from the task, where word overlap cannot tell "french roast"
+          from "medium roast" or "pack of 2" from "pack of 6"
+     1    ``1 / (1 + k)`` where ``a`` is the ``k``-th candidate, in page order (where its
+          argument first occurs in the text), whose page text ``d(a)`` shares a word with the
+          task (0 when it shares none): a search engine lists the best matches first
+    ====  ======================================================================================
+
+    and ``s' = [some candidate with q_0 = 1 was not taken yet]``: what the task names and is
+    still left to do. Actions without an argument ("look") and plain actions whose argument the
+    instruction never quotes (ALFWorld's numbered objects) get ``q_0 = 0``; observations that do
+    not quote the candidates (ALFWorld's) give ``q_1 = 0``.
+    """
+    instruction = ctx.instruction
+    task = parse(instruction).words
+    counts = episode_memory(instruction, tuple(ctx.history)).counts
+    out = np.zeros((len(candidates), N_PAGE_RELATIONS), dtype=np.float32)
+    out[:, 0] = [_quoted_by_task(a, instruction) for a in candidates]
+    descriptions = page_descriptions(ctx.obs, candidates, instruction)
+    low = ctx.obs.replace(instruction, " ").lower() if instruction else ctx.obs.lower()
+    listed = []
+    for i, d in enumerate(descriptions):
+        if d and parse(d).words & task:
+            listed.append((low.find(_argument(candidates[i])), i))
+    for k, (_, i) in enumerate(sorted(listed)):
+        out[i, 1] = 1.0 / (1 + k)
+    left = any(q and counts[a] == 0 for q, a in zip(out[:, 0], candidates, strict=True))
+    return out, np.array([1.0 if left else 0.0], dtype=np.float32)

@@ -12,6 +12,10 @@ so an untrained policy is uniform over the admissible actions) and ``g`` a small
 features' interactions. Nothing in it names a game's objects: it learns which *kinds* of action in
 which *relation* to the task pay off, so what it learns on training games carries to unseen ones.
 
+With ``pages=True`` (config ``relational_pages``) ``r(a)`` and ``s`` also carry the page
+relations (an argument the instruction quotes word for word, a candidate's rank in a listing,
+whether a quoted action is left: WebShop's options and results).
+
 An admissible action that is a template (``search[<query>]``) stands for the instruction put in
 its slot, whole and cut at its first comma: the agent picks among concrete actions only.
 
@@ -32,7 +36,15 @@ import torch
 from torch import nn
 
 from proxmo_bench.agents.choice_policy import AdmissibleChoicePolicy
-from proxmo_bench.agents.episode_relations import N_RELATIONS, N_STATE, N_VERBS, episode_relations
+from proxmo_bench.agents.episode_relations import (
+    N_PAGE_RELATIONS,
+    N_PAGE_STATE,
+    N_RELATIONS,
+    N_STATE,
+    N_VERBS,
+    episode_relations,
+    page_relations,
+)
 from proxmo_bench.batch_policy import Decision, StepContext
 
 _SLOT = re.compile(r"<[^<>\[\]]+>")
@@ -57,19 +69,19 @@ def expand_templates(actions: Sequence[str], instruction: str) -> list[str]:
 class RelationalSample:
     """One decision, re-scorable without the episode: the candidates' features and the choice."""
 
-    relations: np.ndarray  # (K, N_RELATIONS) float32
-    state: np.ndarray  # (N_STATE,) float32
+    relations: np.ndarray  # (K, N_RELATIONS [+ N_PAGE_RELATIONS]) float32
+    state: np.ndarray  # (N_STATE [+ N_PAGE_STATE],) float32
     verbs: np.ndarray  # (K,) int64
     index: int
     old_logp: float
 
 
 class RelationScorer(nn.Module):
-    """``z(a) = U[v] . x + g([onehot(v), x])`` for a flat batch of candidates."""
+    """``z(a) = U[v] . x + g([onehot(v), x])`` for a flat batch of candidates with ``n_x``
+    features each."""
 
-    def __init__(self, hidden: int) -> None:
+    def __init__(self, hidden: int, n_x: int = N_RELATIONS + N_STATE) -> None:
         super().__init__()
-        n_x = N_RELATIONS + N_STATE
         self.verb_weights = nn.Embedding(N_VERBS, n_x)
         nn.init.zeros_(self.verb_weights.weight)
         first, last = nn.Linear(N_VERBS + n_x, hidden), nn.Linear(hidden, 1)
@@ -79,8 +91,8 @@ class RelationScorer(nn.Module):
         self.mlp = nn.Sequential(first, nn.Tanh(), last)
 
     def forward(self, x: torch.Tensor, verbs: torch.Tensor) -> torch.Tensor:
-        """Logits (M,) for candidates with features ``x`` (M, N_RELATIONS + N_STATE) and verb
-        buckets ``verbs`` (M,)."""
+        """Logits (M,) for candidates with features ``x`` (M, n_x) and verb buckets ``verbs``
+        (M,)."""
         linear = (self.verb_weights(verbs) * x).sum(-1)
         onehot = torch.nn.functional.one_hot(verbs, N_VERBS).to(x.dtype)
         return linear + self.mlp(torch.cat([onehot, x], dim=-1)).squeeze(-1)
@@ -91,20 +103,29 @@ class RelationalAgent(AdmissibleChoicePolicy):
 
     Args:
         hidden: width of the interaction MLP ``g``.
+        pages: also read the page relations and state
+            (:func:`~proxmo_bench.agents.episode_relations.page_relations`: the action's argument
+            quoted by the instruction, its rank in the page's listing, whether such an action is
+            left); off by default, which keeps the features, and so the weights, of runs made
+            before they existed.
         temperature: softmax temperature ``tau`` of the policy.
         seed: seeds the network initialisation (a local generator; global RNG untouched).
     """
 
     name = "relational"
 
-    def __init__(self, hidden: int = 32, temperature: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self, hidden: int = 32, temperature: float = 1.0, seed: int = 0, *, pages: bool = False
+    ) -> None:
         if hidden < 1 or temperature <= 0:
             raise ValueError("need hidden >= 1 and temperature > 0")
         self.hidden = hidden
+        self.pages = pages
         self.temperature = float(temperature)
+        n_x = N_RELATIONS + N_STATE + (N_PAGE_RELATIONS + N_PAGE_STATE if pages else 0)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.module = RelationScorer(hidden)
+            self.module = RelationScorer(hidden, n_x)
         self.reference = copy.deepcopy(self.module).requires_grad_(False)
         self._episode_history: list[tuple[str, str]] = []
 
@@ -132,7 +153,7 @@ class RelationalAgent(AdmissibleChoicePolicy):
         if not contexts:
             return []
         cands = [expand_templates(self._admissible(c), c.instruction) for c in contexts]
-        feats = [episode_relations(c, a) for c, a in zip(contexts, cands, strict=True)]
+        feats = [self._features(c, a) for c, a in zip(contexts, cands, strict=True)]
         with torch.no_grad():
             lps = self._log_probs(
                 self.module, [f[0] for f in feats], [f[1] for f in feats], [f[2] for f in feats]
@@ -143,6 +164,15 @@ class RelationalAgent(AdmissibleChoicePolicy):
             sample = RelationalSample(rel, st, vb, k, float(lp[k]))
             out.append(Decision(actions[k], True, sample, actions[k]))
         return out
+
+    def _features(
+        self, ctx: StepContext, candidates: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rel, state, verbs = episode_relations(ctx, candidates)
+        if self.pages:
+            page, left = page_relations(ctx, candidates)
+            rel, state = np.concatenate([rel, page], axis=1), np.concatenate([state, left])
+        return rel, state, verbs
 
     def _sample_log_probs(
         self, net: nn.Module, samples: Sequence[RelationalSample]
@@ -157,4 +187,9 @@ class RelationalAgent(AdmissibleChoicePolicy):
     def describe(self) -> dict[str, Any]:
         """The agent's identity for run manifests."""
         n_params = sum(p.numel() for p in self.module.parameters())
-        return {"agent": "relational", "hidden": self.hidden, "params": n_params}
+        return {
+            "agent": "relational",
+            "hidden": self.hidden,
+            "pages": self.pages,
+            "params": n_params,
+        }

@@ -279,7 +279,7 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     # the settings that shape each agent's decisions (the others do not apply to it)
     keys = {
         "light": ("light_features", "light_hidden", "history_length"),
-        "relational": ("relational_hidden",),
+        "relational": ("relational_hidden", "relational_pages"),
     }.get(agent, ("history_length", "max_new_tokens"))
     keys += ("sampling_temperature", "eval_greedy")
     params = {k: train_config[k] for k in keys if k in train_config}

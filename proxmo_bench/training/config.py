@@ -263,6 +263,9 @@ class TrainConfig(BaseModel):
     """Light agent: network width."""
     relational_hidden: PositiveInt = 32
     """Relational agent: width of its interaction MLP."""
+    relational_pages: bool = False
+    """Relational agent: also read the page relations (an argument the instruction quotes, a
+    listing's order: WebShop's options and results); off keeps the features of earlier runs."""
 
     # ---- estimator ----------------------------------------------------------------------------------
     estimator: EstimatorConfig = Field(default_factory=EstimatorConfig)

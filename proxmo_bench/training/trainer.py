@@ -63,7 +63,10 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
         from proxmo_bench.agents.relational_agent import RelationalAgent
 
         return RelationalAgent(
-            hidden=cfg.relational_hidden, temperature=cfg.sampling_temperature, seed=cfg.seed
+            hidden=cfg.relational_hidden,
+            temperature=cfg.sampling_temperature,
+            seed=cfg.seed,
+            pages=cfg.relational_pages,
         )
     if cfg.agent == "light":
         from proxmo_bench.agents.light_agent import LightAgent

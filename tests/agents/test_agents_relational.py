@@ -8,11 +8,14 @@ import torch
 
 import proxmo_bench
 from proxmo_bench.agents.episode_relations import (
+    N_PAGE_RELATIONS,
+    N_PAGE_STATE,
     N_RELATIONS,
     N_STATE,
     N_VERBS,
     episode_relations,
     page_descriptions,
+    page_relations,
     parse,
 )
 from proxmo_bench.agents.relational_agent import RelationalAgent, expand_templates
@@ -156,3 +159,86 @@ def test_memory_is_the_same_cold_or_memoised_and_takes_long_episodes() -> None:
     ctx = StepContext("t", "\x00[]]][[ <<>> 9999999999999999999999 a 1", {"instruction": "[<x>]"})
     rel, state, verbs = episode_relations(ctx, ["", "[", "<x>", "a 1 " * 500])
     assert np.isfinite(rel).all() and np.isfinite(state).all() and verbs.shape == (4,)
+
+
+_SHOP_INSTRUCTION = (
+    "i am looking for a ground coffee that is non gmo with flavor name: french roast, and size: "
+    "2 pound, and price lower than 50.00 dollars"
+)
+
+
+def _shop_item_context(history: tuple[tuple[str, str], ...] = ()) -> StepContext:
+    obs = (
+        f"Instruction: [SEP] {_SHOP_INSTRUCTION} [SEP] Back to Search [SEP] < Prev [SEP] size "
+        "[SEP] 12 ounce [SEP] 2 pound [SEP] pack of 2 [SEP] flavor name [SEP] medium roast [SEP] "
+        "french roast [SEP] JUNLOKA Ground Coffee, Non Gmo [SEP] Price: $19.38 [SEP] Description "
+        "[SEP] Buy Now"
+    )
+    return StepContext("proxmo/WebShop-v0", obs, {"instruction": _SHOP_INSTRUCTION}, history, 2)
+
+
+def test_page_relations_by_hand() -> None:
+    cands = [
+        "click[back to search]",
+        "click[12 ounce]",
+        "click[2 pound]",
+        "click[pack of 2]",
+        "click[medium roast]",
+        "click[french roast]",
+        "click[description]",
+        "click[buy now]",
+        f"search[{_SHOP_INSTRUCTION}]",
+    ]
+    rel, state = page_relations(_shop_item_context(), cands)
+    assert rel.shape == (9, N_PAGE_RELATIONS) and state.shape == (N_PAGE_STATE,)
+    # quoted word for word by the instruction: "2 pound" (not "pack of 2": its words are there,
+    # not the phrase), "french roast" (not "medium roast"), the query
+    assert rel[:, 0].tolist() == [0, 0, 1, 0, 0, 1, 0, 0, 1]
+    # listing order among candidates whose page text shares a task word: "back to search" (the
+    # option label "size" follows it), "pack of 2" ("flavor name"), "french roast" (the title)
+    np.testing.assert_allclose(rel[:, 1], [1, 0, 0, 1 / 2, 0, 1 / 3, 0, 0, 0])
+    assert state[0] == 1  # quoted options not taken yet
+    # once both options (and the query) were taken, nothing quoted is left
+    done = tuple(
+        (_shop_item_context().obs, a)
+        for a in ("click[2 pound]", "click[french roast]", f"search[{_SHOP_INSTRUCTION}]")
+    )
+    assert page_relations(_shop_item_context(done), cands)[1][0] == 0
+
+
+def test_page_relations_rank_a_results_listing_and_spare_alfworld() -> None:
+    obs = (
+        f"Instruction: [SEP] {_SHOP_INSTRUCTION} [SEP] Back to Search [SEP] Next > [SEP] B0AAA "
+        "[SEP] Ground Coffee, Non Gmo [SEP] $19.38 [SEP] B0BBB [SEP] Desk Lamp [SEP] $9.00 [SEP] "
+        "B0CCC [SEP] Whole Bean Coffee [SEP] $23.94"
+    )
+    ctx = StepContext("proxmo/WebShop-v0", obs, {"instruction": _SHOP_INSTRUCTION}, (), 1)
+    cands = [
+        "click[back to search]",
+        "click[next >]",
+        "click[b0ccc]",
+        "click[b0bbb]",
+        "click[b0aaa]",
+    ]
+    rel, _ = page_relations(ctx, cands)
+    # in page order among the products whose title names the task: b0aaa first, b0ccc second;
+    # the lamp shares no task word
+    assert rel[:, 1].tolist() == [0, 0, 0.5, 0, 1]
+    # ALFWorld: no argument the instruction quotes, observations that list no candidates
+    alf = page_relations(_alf_context(), ["take candle 1 from toilet 1", "go to toilet 1", "look"])
+    assert not alf[0].any() and alf[1][0] == 0
+
+
+def test_page_relations_widen_the_features_only_when_asked() -> None:
+    cands = ["click[2 pound]", "click[medium roast]", "click[buy now]"]
+    base = _shop_item_context()
+    ctx = StepContext(base.task, base.obs, {**base.info, "admissible_actions": cands}, (), 2)
+    plain = RelationalAgent(seed=3).act_batch([ctx])[0].sample
+    paged = RelationalAgent(seed=3, pages=True).act_batch([ctx])[0].sample
+    assert plain.relations.shape == (3, N_RELATIONS) and plain.state.shape == (N_STATE,)
+    assert paged.relations.shape == (3, N_RELATIONS + N_PAGE_RELATIONS)
+    assert paged.state.shape == (N_STATE + N_PAGE_STATE,)
+    page, left = page_relations(ctx, cands)
+    np.testing.assert_array_equal(paged.relations[:, :N_RELATIONS], plain.relations)
+    np.testing.assert_array_equal(paged.relations[:, N_RELATIONS:], page)
+    np.testing.assert_array_equal(paged.state, np.concatenate([plain.state, left]))
