@@ -465,11 +465,21 @@ def leaderboard_validate(
                 console.print(f"      {bad[p]}")
         console.print(f"{len(results) - len(bad)}/{len(results)} submissions valid")
         raise typer.Exit(1 if bad else 0)
+    from proxmo_bench.leaderboard.provenance import dependency_mismatches
+
     try:
-        validate_submission(path)
+        sub = validate_submission(path)
     except SubmissionError as exc:
         raise _leaderboard_error(exc) from None
     console.print(f"[green]valid[/green]: {path}")
+    differ = dependency_mismatches(sub.manifest.package.dependencies)
+    if differ:
+        console.print(
+            "[yellow]versions differ from this environment[/yellow] (re-training or re-running "
+            "the policy here may give other numbers):"
+        )
+        for line in differ:
+            console.print(f"  {line}", markup=False)
 
 
 @leaderboard_app.command("verify")
@@ -492,6 +502,70 @@ def leaderboard_verify(
     console.print(
         f"replayed {report.n_replayed} of {report.n_episodes} episodes: "
         + ("[green]all reproduce[/green]" if report.ok else "[red]mismatch[/red]")
+    )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@leaderboard_app.command("reproduce")
+def leaderboard_reproduce(
+    path: Annotated[str, typer.Argument(help="a trained submission folder")],
+    out: Annotated[
+        str, typer.Option(help="where the re-trained runs go (a run there resumes)")
+    ] = "runs/reproduce",
+    seeds: Annotated[
+        str | None, typer.Option(help="comma-separated run seeds to re-train (default: all)")
+    ] = None,
+) -> None:
+    """Re-train a submission's runs from its manifest; compare weights and episodes run by run."""
+    from pathlib import Path
+
+    from rich.markup import escape
+
+    from proxmo_bench.harness.reproduce import reproduce_submission
+    from proxmo_bench.leaderboard import SubmissionError
+
+    try:
+        chosen = [int(s) for s in seeds.split(",")] if seeds else None
+    except ValueError:
+        raise typer.BadParameter(f"--seeds takes comma-separated integers, got {seeds!r}") from None
+    try:
+        report = reproduce_submission(path, Path(out) / Path(path).name, seeds=chosen)
+    except (SubmissionError, ValueError) as exc:
+        raise _leaderboard_error(exc) from None
+    table = Table(
+        "seed",
+        "weights (recorded)",
+        "weights (now)",
+        "success recorded",
+        "now",
+        "episodes differing",
+    )
+    for r in report.runs:
+        same = {True: "[green]", False: "[red]", None: ""}[r.weights_equal]
+        table.add_row(
+            str(r.seed),
+            r.weights_recorded[:12] if r.weights_recorded else "-",
+            f"{same}{r.weights_now[:12]}",
+            f"{r.success_recorded:.4f}",
+            f"{r.success_now:.4f}",
+            f"{r.episodes_differing}/{r.episodes}",
+        )
+    console.print(table)
+    if report.combined_now is not None:
+        same_all = report.combined_now == report.combined_recorded
+        console.print(
+            f"combined weights {report.combined_now[:12]} "
+            + (
+                "[green]equal[/green]"
+                if same_all
+                else f"[red]differ[/red] from {report.combined_recorded}"
+            )
+        )
+    for line in report.version_mismatches:
+        console.print(f"[yellow]version[/yellow] {escape(line)}")
+    console.print(
+        f"{len(report.runs)} runs re-trained: "
+        + ("[green]bit-identical[/green]" if report.ok else "[red]not identical[/red]")
     )
     raise typer.Exit(0 if report.ok else 1)
 

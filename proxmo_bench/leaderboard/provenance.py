@@ -31,8 +31,66 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
+#: Distributions whose version can change a result's numbers: array maths and linear algebra,
+#: networks and their kernels, text processing (tokenisers, BM25, fuzzy matching, stemming), the
+#: env engines and the env API. ``dependency_versions`` records those installed.
+NUMERIC_DISTRIBUTIONS = (
+    "numpy",
+    "scipy",
+    "torch",
+    "scikit-learn",
+    "gymnasium",
+    "bm25s",
+    "PyStemmer",
+    "rapidfuzz",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "peft",
+    "accelerate",
+    "gguf",
+    "textworld",
+    "alfworld",
+    "ray",
+    "vllm",
+)
+
+
+def dependency_versions() -> dict[str, str]:
+    """``{distribution: version}`` of the installed :data:`NUMERIC_DISTRIBUTIONS`, plus the Python
+    version (``"python"``) and the platform (``"platform"``)."""
+    from importlib import metadata
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in NUMERIC_DISTRIBUTIONS:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def dependency_mismatches(recorded: Mapping[str, str] | None) -> list[str]:
+    """Where ``recorded`` (a manifest's ``package.dependencies``) differs from this environment,
+    one line per recorded distribution (``"torch: 2.13.0 recorded, 2.12.0 installed"``); those
+    installed now but absent then could not have shaped the result and are not listed. A manifest
+    that recorded none gets one line saying so."""
+    if recorded is None:
+        return ["the manifest records no dependency versions (written before they were recorded)"]
+    now = dependency_versions()
+    out = []
+    for name in sorted(recorded):
+        was, have = recorded[name], now.get(name)
+        if was != have:
+            out.append(
+                f"{name}: {was} recorded, " + (f"{have} installed" if have else "not installed")
+            )
+    return out
+
+
 def package_info() -> PackageInfo:
-    """Installed version, plus the git commit and dirty flag when running from a checkout."""
+    """Installed version, the git commit and dirty flag when running from a checkout, and the
+    versions of the dependencies that can change numbers (:func:`dependency_versions`)."""
     import proxmo_bench
 
     commit = _git("rev-parse", "HEAD") if (_REPO_ROOT / ".git").exists() else None
@@ -40,7 +98,12 @@ def package_info() -> PackageInfo:
     if commit:
         status = _git("status", "--porcelain", "--untracked-files=no")
         dirty = bool(status) if status is not None else None
-    return PackageInfo(version=proxmo_bench.__version__, git_commit=commit or None, git_dirty=dirty)
+    return PackageInfo(
+        version=proxmo_bench.__version__,
+        git_commit=commit or None,
+        git_dirty=dirty,
+        dependencies=dependency_versions(),
+    )
 
 
 def code_revision() -> str:

@@ -1,4 +1,5 @@
-"""``leaderboard rederive``: recompute a submission's metrics with the current interval method.
+"""``leaderboard rederive``: recompute a submission's metrics with the current interval method
+(and record the episodes' SHA-256 where the manifest predates it).
 
 Maintenance for published results when the interval definition changes (e.g. the move away from
 NumPy ``Generator`` resampling, :data:`~proxmo_bench.leaderboard.intervals.RETIRED_METHODS`). The
@@ -20,11 +21,13 @@ from typing import Any
 from proxmo_bench.leaderboard.intervals import DEFAULT_METHOD
 from proxmo_bench.leaderboard.schema import dump_manifest
 from proxmo_bench.leaderboard.validate import (
+    EPISODES,
     MANIFEST,
     SubmissionError,
     check_episodes,
     check_files,
     compare_metrics,
+    file_sha256,
     manifest_from_object,
     read_manifest_object,
     recompute_metrics,
@@ -83,7 +86,16 @@ def rederive_submission(path: str | Path, *, published: bool | None = None) -> R
     runs = check_episodes(path, m, published=published)
     metrics = recompute_metrics(path, m, runs)
     # Validating the whole object again re-runs the manifest's cross-field rules.
-    new = manifest_from_object(path, {**m.model_dump(mode="json"), "metrics": metrics.model_dump()})
+    # A manifest written before the episodes' digest was recorded gets it now, after the episodes
+    # were checked against it in full: from then on a changed file is refused.
+    new = manifest_from_object(
+        path,
+        {
+            **m.model_dump(mode="json"),
+            "metrics": metrics.model_dump(),
+            "episodes_sha256": m.episodes_sha256 or file_sha256(path / EPISODES),
+        },
+    )
     text = dump_manifest(new).encode("utf-8")
     if text == original:
         return RederiveResult(path, old_method, False, ())

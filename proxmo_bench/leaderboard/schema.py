@@ -24,8 +24,10 @@ from proxmo_bench.leaderboard.intervals import INTERVAL_METHODS, check_interval_
 
 SCHEMA_VERSION: Literal[1] = 1
 
-#: Names that become path components: no separators, no leading dot, no "..".
-SAFE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+#: Names that become path components: no separators, no leading dot, no "..", ASCII only (no
+#: look-alike letters), matched against the whole string (``fullmatch``: ``$`` would also match
+#: before a final newline).
+SAFE_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
 _SAFE_NAME = re.compile(SAFE_NAME_PATTERN)
 
 #: Bounds that keep a manifest small enough to load and render safely.
@@ -37,7 +39,7 @@ MAX_CATEGORIES = 64
 
 def check_safe_name(value: str, what: str = "name") -> str:
     """``value`` if it is usable as one path component, else ``ValueError`` saying why."""
-    if not isinstance(value, str) or not _SAFE_NAME.match(value) or ".." in value:
+    if not isinstance(value, str) or not _SAFE_NAME.fullmatch(value) or ".." in value:
         raise ValueError(
             f"{what} {value!r} is not a safe name: use 1-64 characters from [A-Za-z0-9_.-], "
             "starting with a letter or digit, without '..', '/' or '\\'"
@@ -76,6 +78,12 @@ class PackageInfo(_Model):
     )
     git_dirty: bool | None = Field(
         default=None, description="uncommitted changes to tracked files at run time"
+    )
+    dependencies: dict[str, str] | None = Field(
+        default=None,
+        max_length=64,
+        description="installed versions of the packages that can change numbers, at run time "
+        "(absent in manifests written before they were recorded)",
     )
 
 
@@ -201,6 +209,9 @@ class Run(_Model):
     n_episodes: int = Field(ge=1)
     curve: list[CurvePoint] = Field(default_factory=list, max_length=MAX_CURVE_POINTS)
     wall_clock_s: FiniteFloat | None = Field(default=None, ge=0.0)
+    weights_sha256: Sha256 | None = Field(
+        default=None, description="the run's final weights (trained agents; `reproduce` checks it)"
+    )
 
 
 class Hardware(_Model):
@@ -289,6 +300,11 @@ class Manifest(_Model):
     runs: list[Run] = Field(min_length=1, max_length=MAX_RUNS)
     hardware: Hardware
     metrics: Metrics
+    episodes_sha256: Sha256 | None = Field(
+        default=None,
+        description="SHA-256 of episodes.jsonl.gz (absent in manifests written before it was "
+        "recorded)",
+    )
     notes: str = Field(default="", max_length=4096)
 
     @model_validator(mode="after")

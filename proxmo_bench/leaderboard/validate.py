@@ -11,6 +11,7 @@ episodes equals the claimed one. Validation reads only; it never writes.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ MAX_EPISODES_BYTES = 64 * 1024 * 1024
 MAX_EPISODES_DECOMPRESSED = 256 * 1024 * 1024
 #: Claimed and recomputed metrics must agree to this (they come from the same code).
 METRIC_TOLERANCE = 1e-9
-_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}_.+$")
+_FOLDER = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}_.+", re.DOTALL)
 _MAX_PROBLEMS = 20
 
 
@@ -61,6 +62,15 @@ class Submission:
     def episodes(self) -> list[EpisodeRecord]:
         """All episodes, run after run."""
         return [r for run in self.runs for r in run]
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _fail(path: Path, *problems: str) -> SubmissionError:
@@ -308,7 +318,7 @@ def check_episodes(
             )
         if problems:
             raise _fail(path, *problems)
-    elif _FOLDER.match(path.name) and path.name != m.folder_name():
+    elif _FOLDER.fullmatch(path.name) and path.name != m.folder_name():
         raise _fail(
             path, f"folder name {path.name!r} disagrees with the manifest ({m.folder_name()!r})"
         )
@@ -319,7 +329,17 @@ def check_episodes(
         raise _fail(path, f"{EPISODES}: {exc}") from None
     except RecursionError:
         raise _fail(path, f"{EPISODES}: a line holds JSON nested too deeply") from None
-    return _check_records(path, m, records)
+    runs = _check_records(path, m, records)
+    # last, so that a broken or inconsistent file is named by what is wrong with it
+    if m.episodes_sha256 is not None:
+        digest = file_sha256(path / EPISODES)
+        if digest != m.episodes_sha256:
+            raise _fail(
+                path,
+                f"{EPISODES} has SHA-256 {digest}, the manifest records {m.episodes_sha256}: "
+                "the episodes were changed after the manifest was written",
+            )
+    return runs
 
 
 def recompute_metrics(path: str | Path, m: Manifest, runs: list[list[EpisodeRecord]]) -> Metrics:

@@ -150,6 +150,7 @@ def replay_episode(record: EpisodeRecord) -> str | None:
         if info["task_id"] != record.task_id:
             return f"reset gave task_id {info['task_id']!r}, record says {record.task_id!r}"
         won, score = bool(info["won"]), float(info["score"])
+        term = trunc = False
         for i, (action, reward) in enumerate(zip(record.actions, record.rewards, strict=True)):
             _, r, term, trunc, info = env.step(action)
             if r != reward:
@@ -157,6 +158,19 @@ def replay_episode(record: EpisodeRecord) -> str | None:
             won, score = bool(info["won"]), float(info["score"])
             if (term or trunc) and i != len(record.actions) - 1:
                 return f"episode ended at step {i} but the record has {len(record.actions)} actions"
+        # an episode that ended normally must end exactly at its last recorded step, as recorded
+        # (an env_error cut it short: the env died, the record keeps what was played)
+        if record.termination not in ("env_error", "parse_error"):
+            if not (term or trunc):
+                return (
+                    f"the record stops after {len(record.actions)} actions but the episode "
+                    f"goes on (recorded termination {record.termination!r})"
+                )
+            ended = (
+                ("success" if won else "failure") if term else ("success" if won else "step_limit")
+            )
+            if ended != record.termination:
+                return f"the episode ends as {ended!r}, the record says {record.termination!r}"
         if won != record.won:
             return f"won={won} != recorded {record.won}"
         if score != record.score:

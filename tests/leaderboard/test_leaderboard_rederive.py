@@ -136,3 +136,14 @@ def test_rederive_command(copy_of: Copy) -> None:
     refused = runner.invoke(app, ["leaderboard", "rederive", str(good), str(bad)])
     assert refused.exit_code == 1
     assert "unchanged" in refused.output and "refused" in refused.output
+
+
+def test_rederive_records_the_digest_of_a_manifest_that_predates_it(copy_of: Copy) -> None:
+    folder = copy_of()
+    sealed = json.loads((folder / "manifest.json").read_text())["episodes_sha256"]
+    edit_manifest(folder, lambda m: m.pop("episodes_sha256"))
+    validate_submission(folder)  # an older manifest, without the digest, still validates
+    res = rederive_submission(folder)
+    assert res.changed and res.differences == ()  # same metrics; only the digest was added
+    assert json.loads((folder / "manifest.json").read_text())["episodes_sha256"] == sealed
+    assert sealed == _sha(folder / "episodes.jsonl.gz")

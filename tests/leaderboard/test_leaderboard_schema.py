@@ -49,7 +49,27 @@ def test_safe_names_accepted(good: str) -> None:
     assert check_safe_name(good) == good
 
 
-@pytest.mark.parametrize("bad", ["", "..", "../x", "/abs", "a/b", ".dot", "-dash", "a b", "é"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "..",
+        "../x",
+        "/abs",
+        "a/b",
+        ".dot",
+        "-dash",
+        "a b",
+        "é",
+        "grpo\n",  # `$` alone would match before a final newline
+        "grpo\r",
+        "grpo\x00",
+        "a\tb",
+        "gr\u0440o",  # Cyrillic er, a look-alike of "p"
+        "ｇｒｐｏ",  # full-width letters
+        "x" * 65,
+    ],
+)
 def test_unsafe_names_rejected(bad: str) -> None:
     with pytest.raises(ValueError, match="not a safe name"):
         check_safe_name(bad)

@@ -285,3 +285,19 @@ def test_published_folder_must_match_manifest(clean_submission: Path, tmp_path: 
     dest.rename(moved)
     with pytest.raises(SubmissionError, match="should be '2026-01-02_random-test'"):
         validate_submission(moved, published=True)
+
+
+def test_episodes_changed_after_the_manifest_are_rejected(copy_of: Copy) -> None:
+    folder = copy_of()
+    digest = json.loads((folder / "manifest.json").read_text())["episodes_sha256"]
+    assert digest is not None and len(digest) == 64
+    # two runs' copies of one evaluation episode swapped: same metrics, same tasks, other file
+    rewrite(
+        folder,
+        lambda recs: [*recs[12:13], *recs[1:12], recs[0], *recs[13:]],
+        recompute=False,
+        redigest=False,
+    )
+    with pytest.raises(SubmissionError) as exc:
+        validate_submission(folder)
+    assert "the episodes were changed after the manifest was written" in _problems(exc)
