@@ -489,9 +489,20 @@ def leaderboard_verify(
         int | None, typer.Option(help="replay a seeded random sample of N episodes")
     ] = None,
     seed: Annotated[int, typer.Option(help="sample seed")] = 0,
+    policy: Annotated[
+        str,
+        typer.Option(
+            help="re-run a trained submission's policy from its shipped weights: auto (when it "
+            "has them), always (fail without them), never"
+        ),
+    ] = "auto",
 ) -> None:
-    """Replay the episodes through the envs; fails on any difference."""
+    """Replay the episodes through the envs, then re-run the policy where its weights travel;
+    fails on any difference."""
     from proxmo_bench.leaderboard import SubmissionError, verify_submission
+
+    if policy not in ("auto", "always", "never"):
+        raise typer.BadParameter(f"--policy is auto, always or never, got {policy!r}")
 
     try:
         report = verify_submission(path, sample=sample, seed=seed)
@@ -503,7 +514,44 @@ def leaderboard_verify(
         f"replayed {report.n_replayed} of {report.n_episodes} episodes: "
         + ("[green]all reproduce[/green]" if report.ok else "[red]mismatch[/red]")
     )
-    raise typer.Exit(0 if report.ok else 1)
+    ok = report.ok and _verify_policy(path, policy)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _verify_policy(path: str, mode: str) -> bool:
+    """``verify``'s policy re-run (``--policy auto|always|never``); whether it passed."""
+    from rich.markup import escape
+
+    from proxmo_bench.harness.policy_rerun import rerun_policy
+    from proxmo_bench.leaderboard import validate_submission
+    from proxmo_bench.leaderboard.validate import WEIGHTS
+
+    if mode == "never":
+        return True
+    sub = validate_submission(path)
+    if sub.manifest.training is None or not (sub.path / WEIGHTS).exists():
+        what = "a baseline agent" if sub.manifest.training is None else f"no {WEIGHTS}"
+        if mode == "always":
+            console.print(f"[red]policy not re-run[/red]: {what}")
+            return False
+        console.print(
+            f"policy not re-run ({what}): replay shows the actions give the results, "
+            "not that this policy chose them"
+        )
+        return True
+    rerun = rerun_policy(sub)
+    for line in rerun.problems:
+        console.print(f"[red]{escape(line)}[/red]")
+    for r in rerun.runs:
+        for line in r.differing:
+            console.print(f"[red]seed {r.seed}: {escape(line)}[/red]")
+    n = sum(r.episodes for r in rerun.runs)
+    bad = sum(r.n_differing for r in rerun.runs)
+    console.print(
+        f"re-ran the policy of {len(rerun.runs)} runs on {n} episodes: "
+        + ("[green]every action as recorded[/green]" if rerun.ok else f"[red]{bad} differ[/red]")
+    )
+    return rerun.ok
 
 
 @leaderboard_app.command("reproduce")

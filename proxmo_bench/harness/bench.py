@@ -51,6 +51,12 @@ from proxmo_bench.training.config import TrainConfig
 
 RESULT = "result.json"
 EVAL_EPISODES_FILE = "eval.jsonl.gz"
+RUN_WEIGHTS = "weights.safetensors"
+#: Agents whose final weights travel with their submissions (a few KB to MB per run), so that
+#: ``verify`` can re-run the policy; an LLM's do not.
+SHIPPED_AGENTS = ("relational", "light")
+#: Weights of one submission above this are not shipped (the repository stays light).
+MAX_SHIPPED_WEIGHTS_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -142,6 +148,10 @@ def execute_run(
     records = read_episodes(Path(tcfg.out_dir) / "episodes" / f"eval_{tcfg.updates:05d}.jsonl.gz")
     wall = time.perf_counter() - t0
     write_episodes(run_dir / EVAL_EPISODES_FILE, records)
+    if tcfg.agent in SHIPPED_AGENTS:
+        from proxmo_bench.harness.policy_rerun import save_run_weights
+
+        save_run_weights(run_dir / RUN_WEIGHTS, {seed: policy.weights()})
     out = RunResult(
         task=task,
         estimator=estimator,
@@ -341,6 +351,48 @@ def _training_info(runs: Sequence[RunResult]) -> Training:
     )
 
 
+def _run_weights(cfg: BenchConfig, task: str, est: str, seed: int) -> dict[str, Any] | None:
+    """A finished run's final weights: its ``weights.safetensors``, else (runs finished before
+    weights were kept) the policy weights of its last checkpoint, which are the final ones."""
+    run_dir = cfg.run_dir(task, est, seed)
+    if (run_dir / RUN_WEIGHTS).exists():
+        from proxmo_bench.harness.policy_rerun import load_run_weights
+
+        return load_run_weights(run_dir / RUN_WEIGHTS).get(seed)
+    ckpt = run_dir / "train" / "checkpoint.pt"
+    if not ckpt.exists():
+        return None
+    from proxmo_bench.training.checkpoint import load_checkpoint
+
+    state = load_checkpoint(ckpt)
+    if int(state.get("update", -1)) != int(cfg.train.updates):
+        return None
+    module = state.get("policy", {}).get("module")
+    return dict(module) if isinstance(module, dict) else None
+
+
+def _shipped_weights(
+    cfg: BenchConfig, task: str, est: str, runs: Sequence[RunResult]
+) -> Path | None:
+    """``weights.safetensors`` for the submission of ``(task, est)``: every run's final weights
+    (each must hash to its recorded ``weights_sha256``), or ``None`` for agents whose weights
+    do not travel, runs without them, or more than :data:`MAX_SHIPPED_WEIGHTS_BYTES`."""
+    from proxmo_bench.harness.policy_rerun import save_run_weights
+    from proxmo_bench.training.policy import weights_sha256
+
+    if str(runs[0].train_config.get("agent")) not in SHIPPED_AGENTS:
+        return None
+    weights = {}
+    for r in runs:
+        w = _run_weights(cfg, task, est, r.seed)
+        if w is None or weights_sha256(w) != r.weights_sha256:
+            return None
+        weights[r.seed] = w
+    path = Path(cfg.out_dir) / "runs" / task_slug(task) / est / RUN_WEIGHTS
+    save_run_weights(path, weights)
+    return path if path.stat().st_size <= MAX_SHIPPED_WEIGHTS_BYTES else None
+
+
 def write_bench_submissions(
     cfg: BenchConfig,
     plan: dict[str, tuple[str, list[EvalEpisode]]],
@@ -362,6 +414,7 @@ def write_bench_submissions(
             for old in root.glob(f"*_{name}"):  # the bench owns its out dir: replace older results
                 shutil.rmtree(old)
             env_kwargs = _run_config(runs[0].train_config).make_kwargs()
+            weights_file = _shipped_weights(cfg, task, est, runs)
             out.append(
                 write_submission(
                     root,
@@ -377,6 +430,7 @@ def write_bench_submissions(
                     curves={r.seed: r.curve for r in runs},
                     wall_clock_s={r.seed: r.wall_clock_s for r in runs},
                     weights_sha256={r.seed: r.weights_sha256 for r in runs},
+                    weights_file=weights_file,
                     selection_seed=None if cfg.eval_episodes is None else cfg.eval_seed,
                     data_dir=official_data_dir(task, env_kwargs),
                     created=created,

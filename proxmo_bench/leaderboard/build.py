@@ -38,6 +38,7 @@ from proxmo_bench.leaderboard.schema import (
 from proxmo_bench.leaderboard.validate import (
     EPISODES,
     MANIFEST,
+    WEIGHTS,
     file_sha256,
     validate_submission,
 )
@@ -81,6 +82,7 @@ def write_submission(
     curves: Mapping[int, Sequence[CurvePoint]] | None = None,
     wall_clock_s: Mapping[int, float] | None = None,
     weights_sha256: Mapping[int, str] | None = None,
+    weights_file: str | Path | None = None,
     selection_seed: int | None = None,
     data_dir: str | Path | None = None,
     created: dt.date | None = None,
@@ -93,6 +95,7 @@ def write_submission(
         runs: ``(seed, records)`` per run; every run's records follow ``episodes`` in order.
         curves: learning curve per run seed (trained agents).
         weights_sha256: final weights' hash per run seed (trained agents).
+        weights_file: the runs' final weights (``weights.safetensors``) to ship with it.
         data_dir: the official data folder, hashed into ``data.files_sha256``.
 
     Raises:
@@ -153,6 +156,8 @@ def write_submission(
     partial.mkdir()
     try:
         write_episodes(partial / EPISODES, [r for _, recs in runs for r in recs])
+        if weights_file is not None:
+            shutil.copyfile(weights_file, partial / WEIGHTS)
         manifest = manifest.model_copy(update={"episodes_sha256": file_sha256(partial / EPISODES)})
         (partial / MANIFEST).write_text(dump_manifest(manifest), encoding="utf-8")
         validate_submission(partial)

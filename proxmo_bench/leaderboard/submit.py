@@ -15,6 +15,7 @@ from pathlib import Path
 
 from proxmo_bench.leaderboard.schema import check_safe_name
 from proxmo_bench.leaderboard.validate import (
+    OPTIONAL_FILES,
     SUBMISSION_FILES,
     SubmissionError,
     validate_submission,
@@ -49,7 +50,7 @@ def submit_submission(
     with tempfile.TemporaryDirectory(prefix="proxmo-submit-") as tmp:
         staged = Path(tmp) / src.name
         staged.mkdir()
-        for name in SUBMISSION_FILES:
+        for name in SUBMISSION_FILES + tuple(n for n in OPTIONAL_FILES if (src / n).exists()):
             shutil.copyfile(src / name, staged / name, follow_symlinks=False)
         sub = validate_submission(staged)
         verify_submission(staged, sample=sample, seed=seed, submission=sub, progress=progress)

@@ -28,6 +28,11 @@ from proxmo_bench.rollout.records import EpisodeRecord, read_episodes
 MANIFEST = "manifest.json"
 EPISODES = "episodes.jsonl.gz"
 SUBMISSION_FILES = (MANIFEST, EPISODES)
+#: Optional: a trained agent's final weights per run (``<seed>/<tensor name>``, safetensors), which
+#: ``verify`` re-runs on the recorded episodes.
+WEIGHTS = "weights.safetensors"
+OPTIONAL_FILES = (WEIGHTS,)
+MAX_WEIGHTS_BYTES = 16 * 1024 * 1024
 
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 MAX_EPISODES_BYTES = 64 * 1024 * 1024
@@ -89,10 +94,15 @@ def check_files(path: Path) -> None:
         )
     entries = {p.name: p for p in path.iterdir()}
     problems = []
-    for name in sorted(set(entries) - set(SUBMISSION_FILES)):
+    for name in sorted(set(entries) - set(SUBMISSION_FILES) - set(OPTIONAL_FILES)):
         problems.append(
-            f"unexpected entry {name!r}; a submission holds only {list(SUBMISSION_FILES)}"
+            f"unexpected entry {name!r}; a submission holds only {list(SUBMISSION_FILES)} "
+            f"(and optionally {list(OPTIONAL_FILES)})"
         )
+    for name in OPTIONAL_FILES:
+        p = entries.get(name)
+        if p is not None and (p.is_symlink() or not p.is_file()):
+            problems.append(f"{name} must be a regular file (not a link or folder)")
     for name in SUBMISSION_FILES:
         p = entries.get(name)
         if p is None:
@@ -101,8 +111,14 @@ def check_files(path: Path) -> None:
             problems.append(f"{name} must be a regular file (not a link or folder)")
     if problems:
         raise _fail(path, *problems)
-    limits = {MANIFEST: MAX_MANIFEST_BYTES, EPISODES: MAX_EPISODES_BYTES}
+    limits = {
+        MANIFEST: MAX_MANIFEST_BYTES,
+        EPISODES: MAX_EPISODES_BYTES,
+        WEIGHTS: MAX_WEIGHTS_BYTES,
+    }
     for name, limit in limits.items():
+        if name not in entries:
+            continue
         size = (path / name).stat().st_size
         if size > limit:
             raise _fail(path, f"{name} is {size} bytes; the limit is {limit} bytes")

@@ -1,4 +1,5 @@
-"""reproduce: a tiny bench's submission re-trains bit-identically; a changed record is reported."""
+"""reproduce and the policy re-run: a tiny bench's submission re-trains bit-identically and its
+shipped weights re-play every recorded action; changed records or weights are reported."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from proxmo_bench.agents.random_agent import RandomAgent
 from proxmo_bench.cli import app
 from proxmo_bench.harness.bench import combined_weights, run_bench
 from proxmo_bench.harness.bench_config import load_bench_config
+from proxmo_bench.harness.evaluate import evaluate
+from proxmo_bench.harness.policy_rerun import load_run_weights, rerun_policy, save_run_weights
 from proxmo_bench.harness.reproduce import reproduce_submission
-from proxmo_bench.leaderboard.schema import Manifest
+from proxmo_bench.leaderboard.schema import EvalEpisode, Manifest
+from proxmo_bench.leaderboard.validate import validate_submission
+from proxmo_bench.leaderboard.verify import verify_submission
 from tests.harness.test_harness_bench import TINY_OVERRIDES
+from tests.leaderboard.leaderboard_tamper import rewrite
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +81,53 @@ def test_baselines_are_not_retrained(tmp_path: Path) -> None:
     random = next(p for p in sorted(root.iterdir()) if p.name.endswith("random"))
     with pytest.raises(ValueError, match="not a trained submission"):
         reproduce_submission(random, tmp_path)
+
+
+def test_trained_weights_travel_and_the_policy_reruns(submission: Path) -> None:
+    assert (submission / "weights.safetensors").exists()
+    sub = validate_submission(submission)
+    rerun = rerun_policy(sub)
+    assert rerun.ok and [r.seed for r in rerun.runs] == [0, 1]
+    assert all(r.n_differing == 0 and r.episodes == 4 for r in rerun.runs)
+    result = CliRunner().invoke(app, ["leaderboard", "verify", str(submission)])
+    assert result.exit_code == 0 and "every action as recorded" in result.output
+
+
+def test_a_swapped_replayable_episode_fails_the_policy_rerun(
+    submission: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / submission.name
+    shutil.copytree(submission, bad)
+    sub = validate_submission(bad)
+    first = sub.runs[1][0]
+    # the same task played by another agent: it replays, only the policy can tell
+    (other,) = evaluate(
+        RandomAgent(seed=11),
+        first.task,
+        [EvalEpisode(task_id=first.task_id, seed=first.seed)],
+        split=first.split,
+        env_kwargs=first.env_kwargs,
+    )
+    assert other.actions != first.actions
+    n = len(sub.runs[0])
+    rewrite(bad, lambda recs: [*recs[:n], other, *recs[n + 1 :]])
+    assert verify_submission(bad).ok  # replay cannot tell
+    rerun = rerun_policy(validate_submission(bad))
+    assert not rerun.ok and rerun.runs[1].n_differing == 1 and rerun.runs[0].n_differing == 0
+    assert rerun.runs[1].differing[0].startswith(f"{first.task_id}: step ")
+    result = CliRunner().invoke(app, ["leaderboard", "verify", str(bad)])
+    assert result.exit_code == 1 and "1 differ" in result.output
+
+
+def test_changed_weights_are_refused(submission: Path, tmp_path: Path) -> None:
+    bad = tmp_path / submission.name
+    shutil.copytree(submission, bad)
+    weights = load_run_weights(bad / "weights.safetensors")
+    name = next(iter(weights[0]))
+    weights[0][name] = weights[0][name] + 1e-3
+    save_run_weights(bad / "weights.safetensors", weights)
+    rerun = rerun_policy(validate_submission(bad))
+    assert not rerun.ok and "the shipped weights hash to" in rerun.problems[0]
+    (bad / "weights.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match="not a readable safetensors file"):
+        rerun_policy(validate_submission(bad))
