@@ -439,6 +439,122 @@ def bench(
     print_results(result, config.suite, console)
 
 
+@app.command()
+def oracle(
+    task: Annotated[
+        str | None,
+        typer.Option(help="task id (default: a checkpoint's training task; else KeyRoom)"),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="make() argument key=value (default: a checkpoint's)"),
+    ] = None,
+    policy: Annotated[
+        str, typer.Option(help="'random' or a training run folder / checkpoint.pt")
+    ] = "random",
+    epsilon: Annotated[float, typer.Option(help="mix this much uniform-random in")] = 0.0,
+    estimator: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="estimator label (repeatable; default all: grpo, rloo, gigpo, "
+            "gigpo-ref, proxmo, proxmo-ref)"
+        ),
+    ] = None,
+    groups: Annotated[int, typer.Option(help="task groups in the batch")] = 16,
+    group_size: Annotated[int, typer.Option(help="rollouts per group (G)")] = 8,
+    rollouts: Annotated[int, typer.Option(help="Monte Carlo continuations per state")] = 32,
+    gamma: Annotated[float, typer.Option(help="discount of the true advantage")] = 0.95,
+    seed: Annotated[int, typer.Option(help="seed of the batch and the continuations")] = 0,
+    fork: Annotated[str, typer.Option(help="env copies by 'replay' or 'copy'")] = "replay",
+    out: Annotated[str, typer.Option(help="output folder")] = "runs/oracle",
+    publish: Annotated[
+        str | None, typer.Option(help="also publish into this credit suite folder")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="the published result's name")] = None,
+) -> None:
+    """Score estimators against Monte Carlo ground-truth advantages on one group batch."""
+    from proxmo_bench.harness.credit import (
+        DEFAULT_ESTIMATORS,
+        CreditSetting,
+        load_policy,
+        publish_credit,
+        run_credit,
+    )
+
+    if publish is not None and not name:
+        raise typer.BadParameter("--publish needs --name (the result's name in the suite)")
+    if rollouts < 2:
+        raise typer.BadParameter(
+            f"--rollouts must be >= 2 (a standard error needs two), got {rollouts}"
+        )
+    env_kwargs = parse_kwargs(env or [])
+    if policy != "random" and (task is None or env is None):
+        try:
+            _, described = load_policy(policy, seed=seed)
+        except (ValueError, FileNotFoundError) as exc:
+            raise typer.BadParameter(str(exc)) from None
+        task = task or described["train_task"]
+        if env is None:
+            env_kwargs = dict(described["train_env_kwargs"])
+    try:
+        setting = CreditSetting(
+            task=task or "proxmo/KeyRoom-v0",
+            env_kwargs=env_kwargs,
+            policy=policy,
+            epsilon=epsilon,
+            gamma=gamma,
+            groups=groups,
+            group_size=group_size,
+            rollouts=rollouts,
+            seed=seed,
+            fork=fork,
+            estimators=tuple(estimator) if estimator else tuple(DEFAULT_ESTIMATORS),
+        )
+        from proxmo_bench.tasks import get_task_spec
+
+        get_task_spec(setting.task)
+        result = run_credit(setting, out)
+    except (ValueError, KeyError) as exc:
+        console.print(f"[red]{str(exc).strip(chr(34))}[/red]")
+        raise typer.Exit(2) from None
+    _print_credit(result)
+    console.print(f"wrote {out}/result.json, {out}/plots/")
+    if publish is not None:
+        assert name is not None
+        console.print(f"wrote {publish_credit(out, publish, name)}")
+
+
+def _print_credit(result: dict[str, Any]) -> None:
+    from proxmo_bench.oracle import SCORES
+
+    b, d, t = result["batch"], result["diagnostics"], result["timing"]
+    table = Table(
+        title=f"{result['setting']['task']}: {b['rows']} steps, success "
+        f"{100 * b['success_rate']:.1f}%, policy {result['policy']['name']}"
+    )
+    table.add_column("estimator")
+    for k in SCORES:
+        table.add_column(k, justify="right")
+    for label, sc in result["scores"].items():
+        table.add_row(
+            label,
+            *(
+                "-"
+                if sc[k]["value"] != sc[k]["value"]
+                else f"{sc[k]['value']:.2f} [{sc[k]['low']:.2f}, {sc[k]['high']:.2f}]"
+                for k in SCORES
+            ),
+        )
+    console.print(table)
+    console.print(
+        f"GiGPO singleton step groups {100 * d['gigpo_singleton_rate']:.1f}%, ProxMO effective "
+        f"neighbours {d['proxmo_effective_neighbours']:.2f}, identical-return groups "
+        f"{100 * d['identical_return_groups']:.1f}%; {t['total_s']:.1f} s (env {t['env_s']:.1f} s, "
+        f"policy {t['policy_s']:.1f} s, fork {t['fork_s']:.1f} s)",
+        highlight=False,
+    )
+
+
 def _leaderboard_error(exc: Exception) -> typer.Exit:
     console.print(f"[red]{exc}[/red]")
     return typer.Exit(1)
