@@ -638,36 +638,13 @@ def _verify_policy(path: str, mode: str) -> bool:
     """``verify``'s policy re-run (``--policy auto|always|never``); whether it passed."""
     from rich.markup import escape
 
-    from proxmo_bench.harness.policy_rerun import rerun_policy
+    from proxmo_bench.harness.policy_rerun import check_policy
     from proxmo_bench.leaderboard import validate_submission
-    from proxmo_bench.leaderboard.validate import WEIGHTS
 
-    if mode == "never":
-        return True
-    sub = validate_submission(path)
-    if sub.manifest.training is None or not (sub.path / WEIGHTS).exists():
-        what = "a baseline agent" if sub.manifest.training is None else f"no {WEIGHTS}"
-        if mode == "always":
-            console.print(f"[red]policy not re-run[/red]: {what}")
-            return False
-        console.print(
-            f"policy not re-run ({what}): replay shows the actions give the results, "
-            "not that this policy chose them"
-        )
-        return True
-    rerun = rerun_policy(sub)
-    for line in rerun.problems:
-        console.print(f"[red]{escape(line)}[/red]")
-    for r in rerun.runs:
-        for line in r.differing:
-            console.print(f"[red]seed {r.seed}: {escape(line)}[/red]")
-    n = sum(r.episodes for r in rerun.runs)
-    bad = sum(r.n_differing for r in rerun.runs)
-    console.print(
-        f"re-ran the policy of {len(rerun.runs)} runs on {n} episodes: "
-        + ("[green]every action as recorded[/green]" if rerun.ok else f"[red]{bad} differ[/red]")
-    )
-    return rerun.ok
+    check = check_policy(validate_submission(path), mode)
+    for line in check.lines:
+        console.print(escape(line) if check.ok else f"[red]{escape(line)}[/red]")
+    return check.ok
 
 
 @leaderboard_app.command("reproduce")
@@ -740,12 +717,30 @@ def leaderboard_submit(
     root: Annotated[str, typer.Option(help="leaderboards root")] = "leaderboards",
     sample: Annotated[int | None, typer.Option(help="verify a sample of N episodes only")] = None,
     seed: Annotated[int, typer.Option(help="sample seed")] = 0,
+    policy: Annotated[
+        str,
+        typer.Option(
+            help="re-run a trained submission's policy before publishing: auto (a trained CPU "
+            "agent must ship its weights), always, never"
+        ),
+    ] = "auto",
 ) -> None:
-    """Validate + verify, then publish under ROOT/<suite>/submissions/ (never overwrites)."""
-    from proxmo_bench.leaderboard import SubmissionError, submit_submission
+    """Validate + verify (replay, and the policy re-run), then publish under
+    ROOT/<suite>/submissions/ (never overwrites; nothing is written when a check fails)."""
+    from proxmo_bench.harness.policy_rerun import check_policy
+    from proxmo_bench.leaderboard import Submission, SubmissionError, submit_submission
+
+    if policy not in ("auto", "always", "never"):
+        raise typer.BadParameter(f"--policy is auto, always or never, got {policy!r}")
+
+    def policy_check(sub: Submission) -> list[str]:
+        check = check_policy(sub, policy, strict=True)
+        return [] if check.ok else check.lines
 
     try:
-        dest = submit_submission(path, root=root, sample=sample, seed=seed)
+        dest = submit_submission(
+            path, root=root, sample=sample, seed=seed, policy_check=policy_check
+        )
     except SubmissionError as exc:
         raise _leaderboard_error(exc) from None
     console.print(f"[green]published[/green]: {dest}")

@@ -144,3 +144,63 @@ def rerun_policy(sub: Submission, *, max_listed: int = 5) -> PolicyRerun:
             RunRerun(run.seed, len(recorded), differing[:max_listed], len(differing))
         )
     return report
+
+
+#: Agents ``bench`` trains whose weights always travel (``model_id`` prefix): a new submission of
+#: one of them without ``weights.safetensors`` is refused by ``submit``.
+CPU_AGENT_MODULE = "proxmo_bench.agents."
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    """The outcome of :func:`check_policy`: whether it passed, and what to print."""
+
+    ok: bool
+    lines: list[str]
+    rerun: PolicyRerun | None = None
+
+
+def check_policy(sub: Submission, mode: str = "auto", *, strict: bool = False) -> PolicyCheck:
+    """The policy re-run as ``verify`` and ``submit`` use it.
+
+    Args:
+        mode: ``"auto"`` (re-run when the weights travel), ``"always"`` (fail when they do not),
+            ``"never"``.
+        strict: also fail, under ``"auto"``, a trained CPU agent's submission that carries no
+            weights (``submit``: a new entry must be re-runnable; published entries from before
+            the weights travelled stay valid).
+    """
+    if mode not in ("auto", "always", "never"):
+        raise ValueError(f"policy check mode is auto, always or never, got {mode!r}")
+    if mode == "never":
+        return PolicyCheck(True, [])
+    m = sub.manifest
+    if m.training is None or not (sub.path / WEIGHTS).exists():
+        what = "a baseline agent" if m.training is None else f"no {WEIGHTS}"
+        cpu = m.training is not None and m.agent.model_id.startswith(CPU_AGENT_MODULE)
+        if mode == "always" or (strict and cpu):
+            return PolicyCheck(
+                False,
+                [
+                    f"policy not re-run: {what} (a trained CPU agent's weights must travel with it)"
+                    if cpu
+                    else f"policy not re-run: {what}"
+                ],
+            )
+        return PolicyCheck(
+            True,
+            [
+                f"policy not re-run ({what}): replay shows the actions give the results, not that "
+                "this policy chose them"
+            ],
+        )
+    rerun = rerun_policy(sub)
+    lines = list(rerun.problems)
+    lines += [f"seed {r.seed}: {line}" for r in rerun.runs for line in r.differing]
+    n = sum(r.episodes for r in rerun.runs)
+    bad = sum(r.n_differing for r in rerun.runs)
+    lines.append(
+        f"re-ran the policy of {len(rerun.runs)} runs on {n} episodes: "
+        + ("every action as recorded" if rerun.ok else f"{bad} of {n} episodes differ")
+    )
+    return PolicyCheck(rerun.ok, lines, rerun)

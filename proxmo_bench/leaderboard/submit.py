@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from proxmo_bench.leaderboard.schema import check_safe_name
 from proxmo_bench.leaderboard.validate import (
     OPTIONAL_FILES,
     SUBMISSION_FILES,
+    Submission,
     SubmissionError,
     validate_submission,
 )
@@ -30,6 +32,7 @@ def submit_submission(
     sample: int | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
+    policy_check: Callable[[Submission], Sequence[str]] | None = None,
 ) -> Path:
     """Publish the submission folder ``src`` under ``root``; returns the published folder.
 
@@ -37,6 +40,8 @@ def submit_submission(
         src: a folder with ``manifest.json`` and ``episodes.jsonl.gz``.
         root: the leaderboards root (``leaderboards/`` of the repository).
         sample: replay only this many episodes (seeded by ``seed``); ``None`` replays all.
+        policy_check: run on the staged copy after replay; the problems it returns refuse the
+            submission (the CLI re-runs the policy here: the leaderboard cannot train or act).
 
     Raises:
         SubmissionError: validation or verification failed, or the destination exists; nothing
@@ -54,6 +59,10 @@ def submit_submission(
             shutil.copyfile(src / name, staged / name, follow_symlinks=False)
         sub = validate_submission(staged)
         verify_submission(staged, sample=sample, seed=seed, submission=sub, progress=progress)
+        if policy_check is not None:
+            problems = list(policy_check(sub))
+            if problems:
+                raise SubmissionError(src, problems)
         m = sub.manifest
         suite = check_safe_name(m.suite, "suite")
         folder = check_safe_name(m.folder_name(), "submission folder")

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from proxmo_bench.agents.random_agent import RandomAgent
@@ -22,6 +23,11 @@ from proxmo_bench.leaderboard.validate import validate_submission
 from proxmo_bench.leaderboard.verify import verify_submission
 from tests.harness.test_harness_bench import TINY_OVERRIDES
 from tests.leaderboard.leaderboard_tamper import rewrite
+
+
+def _flat(text: str) -> str:
+    """CLI output with rich's line wrapping undone."""
+    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +122,7 @@ def test_a_swapped_replayable_episode_fails_the_policy_rerun(
     assert not rerun.ok and rerun.runs[1].n_differing == 1 and rerun.runs[0].n_differing == 0
     assert rerun.runs[1].differing[0].startswith(f"{first.task_id}: step ")
     result = CliRunner().invoke(app, ["leaderboard", "verify", str(bad)])
-    assert result.exit_code == 1 and "1 differ" in result.output
+    assert result.exit_code == 1 and "1 of 8 episodes differ" in _flat(result.output)
 
 
 def test_changed_weights_are_refused(submission: Path, tmp_path: Path) -> None:
@@ -131,3 +137,43 @@ def test_changed_weights_are_refused(submission: Path, tmp_path: Path) -> None:
     (bad / "weights.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ValueError, match="not a readable safetensors file"):
         rerun_policy(validate_submission(bad))
+
+
+def test_submit_refuses_what_the_policy_would_not_do(submission: Path, tmp_path: Path) -> None:
+    root = tmp_path / "leaderboards"
+
+    def submit(folder: Path) -> Result:
+        return CliRunner().invoke(app, ["leaderboard", "submit", str(folder), "--root", str(root)])
+
+    swapped = tmp_path / "swapped" / submission.name
+    shutil.copytree(submission, swapped)
+    sub = validate_submission(swapped)
+    first = sub.runs[0][1]
+    (other,) = evaluate(
+        RandomAgent(seed=5),
+        first.task,
+        [EvalEpisode(task_id=first.task_id, seed=first.seed)],
+        split=first.split,
+        env_kwargs=first.env_kwargs,
+    )
+    assert other.actions != first.actions
+    rewrite(swapped, lambda recs: [recs[0], other, *recs[2:]])
+    result = submit(swapped)
+    assert result.exit_code == 1 and "episodes differ" in _flat(result.output)
+    assert not root.exists() or not any(root.rglob("manifest.json"))  # nothing written
+
+    stripped = tmp_path / "stripped" / submission.name
+    shutil.copytree(submission, stripped)
+    (stripped / "weights.safetensors").unlink()
+    result = submit(stripped)
+    assert result.exit_code == 1 and "weights must travel" in _flat(result.output)
+    assert not root.exists() or not any(root.rglob("manifest.json"))
+
+    result = submit(submission)
+    assert result.exit_code == 0, result.output
+    (published,) = root.glob("keyroom/submissions/*")
+    assert sorted(p.name for p in published.iterdir()) == [
+        "episodes.jsonl.gz",
+        "manifest.json",
+        "weights.safetensors",
+    ]
