@@ -17,6 +17,7 @@ from typing import Any
 
 from proxmo_bench.leaderboard.metrics import ci_method_for, compute_metrics
 from proxmo_bench.leaderboard.provenance import (
+    file_sha256,
     files_sha256,
     hardware_info,
     package_info,
@@ -39,7 +40,6 @@ from proxmo_bench.leaderboard.validate import (
     EPISODES,
     MANIFEST,
     WEIGHTS,
-    file_sha256,
     validate_submission,
 )
 from proxmo_bench.rollout.records import EpisodeRecord, write_episodes

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from proxmo_bench.leaderboard.intervals import DEFAULT_METHOD
+from proxmo_bench.leaderboard.provenance import file_sha256
 from proxmo_bench.leaderboard.schema import dump_manifest
 from proxmo_bench.leaderboard.validate import (
     EPISODES,
@@ -27,7 +28,6 @@ from proxmo_bench.leaderboard.validate import (
     check_episodes,
     check_files,
     compare_metrics,
-    file_sha256,
     manifest_from_object,
     read_manifest_object,
     recompute_metrics,

@@ -11,7 +11,6 @@ episodes equals the claimed one. Validation reads only; it never writes.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from proxmo_bench.leaderboard.metrics import compute_metrics
+from proxmo_bench.leaderboard.provenance import file_sha256
 from proxmo_bench.leaderboard.schema import Interval, Manifest, Metrics, load_manifest_json
 from proxmo_bench.rollout.records import EpisodeRecord, read_episodes
 
@@ -67,15 +67,6 @@ class Submission:
     def episodes(self) -> list[EpisodeRecord]:
         """All episodes, run after run."""
         return [r for run in self.runs for r in run]
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fail(path: Path, *problems: str) -> SubmissionError:

@@ -21,6 +21,7 @@ from proxmo_bench.harness.reproduce import reproduce_submission
 from proxmo_bench.leaderboard.schema import EvalEpisode, Manifest
 from proxmo_bench.leaderboard.validate import validate_submission
 from proxmo_bench.leaderboard.verify import verify_submission
+from proxmo_bench.rollout.records import EpisodeRecord
 from tests.harness.test_harness_bench import TINY_OVERRIDES
 from tests.leaderboard.leaderboard_tamper import rewrite
 
@@ -28,6 +29,18 @@ from tests.leaderboard.leaderboard_tamper import rewrite
 def _flat(text: str) -> str:
     """CLI output with rich's line wrapping undone."""
     return " ".join(text.split())
+
+
+def _played_by_random(record: EpisodeRecord, seed: int) -> EpisodeRecord:
+    """The same task and reset seed as ``record``, played by a random agent (it replays)."""
+    (other,) = evaluate(
+        RandomAgent(seed=seed),
+        record.task,
+        [EvalEpisode(task_id=record.task_id, seed=record.seed)],
+        split=record.split,
+        env_kwargs=record.env_kwargs,
+    )
+    return other
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +120,7 @@ def test_a_swapped_replayable_episode_fails_the_policy_rerun(
     sub = validate_submission(bad)
     first = sub.runs[1][0]
     # the same task played by another agent: it replays, only the policy can tell
-    (other,) = evaluate(
-        RandomAgent(seed=11),
-        first.task,
-        [EvalEpisode(task_id=first.task_id, seed=first.seed)],
-        split=first.split,
-        env_kwargs=first.env_kwargs,
-    )
+    other = _played_by_random(first, seed=11)
     assert other.actions != first.actions
     n = len(sub.runs[0])
     rewrite(bad, lambda recs: [*recs[:n], other, *recs[n + 1 :]])
@@ -149,13 +156,7 @@ def test_submit_refuses_what_the_policy_would_not_do(submission: Path, tmp_path:
     shutil.copytree(submission, swapped)
     sub = validate_submission(swapped)
     first = sub.runs[0][1]
-    (other,) = evaluate(
-        RandomAgent(seed=5),
-        first.task,
-        [EvalEpisode(task_id=first.task_id, seed=first.seed)],
-        split=first.split,
-        env_kwargs=first.env_kwargs,
-    )
+    other = _played_by_random(first, seed=5)
     assert other.actions != first.actions
     rewrite(swapped, lambda recs: [recs[0], other, *recs[2:]])
     result = submit(swapped)
