@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from proxmo_bench.leaderboard.metrics import ci_method_for, compute_metrics
+from proxmo_bench.atomic_files import file_sha256
 from proxmo_bench.leaderboard.provenance import (
-    file_sha256,
     files_sha256,
     hardware_info,
     package_info,

@@ -215,12 +215,3 @@ def files_sha256(root: str | Path, *, max_bytes: int = 8 * 1024**3) -> str:
                 h.update(chunk)
         h.update(b"\0")
     return h.hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of one file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

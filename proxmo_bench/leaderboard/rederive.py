@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from proxmo_bench.atomic_files import file_sha256
 from proxmo_bench.leaderboard.intervals import DEFAULT_METHOD
-from proxmo_bench.leaderboard.provenance import file_sha256
 from proxmo_bench.leaderboard.schema import dump_manifest
 from proxmo_bench.leaderboard.validate import (
     EPISODES,

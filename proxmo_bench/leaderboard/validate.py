@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from proxmo_bench.atomic_files import file_sha256
 from proxmo_bench.leaderboard.metrics import compute_metrics
-from proxmo_bench.leaderboard.provenance import file_sha256
 from proxmo_bench.leaderboard.schema import Interval, Manifest, Metrics, load_manifest_json
 from proxmo_bench.rollout.records import EpisodeRecord, read_episodes
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from proxmo_bench.atomic_files import file_sha256
 from proxmo_bench.leaderboard.metrics import compute_metrics
-from proxmo_bench.leaderboard.provenance import file_sha256
 from proxmo_bench.leaderboard.schema import Manifest, dump_manifest
 from proxmo_bench.rollout.records import EpisodeRecord, read_episodes, write_episodes
 
