@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--group-size", type=int, default=8)
     ap.add_argument("--rollouts", type=int, default=32)
     ap.add_argument("--expectation", default="auto", choices=["auto", "exact", "sample"])
-    ap.add_argument("--fork", default="replay", choices=["replay", "copy"])
+    ap.add_argument("--fork", default="auto", choices=["auto", "replay", "copy"])
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     cfg = load_config("alfworld_relational_easy", [])

@@ -465,7 +465,9 @@ def oracle(
     rollouts: Annotated[int, typer.Option(help="Monte Carlo continuations per state")] = 32,
     gamma: Annotated[float, typer.Option(help="discount of the true advantage")] = 0.95,
     seed: Annotated[int, typer.Option(help="seed of the batch and the continuations")] = 0,
-    fork: Annotated[str, typer.Option(help="env copies by 'replay' or 'copy'")] = "replay",
+    fork: Annotated[
+        str, typer.Option(help="env copies: 'replay' the prefix, 'copy' one replay, 'auto'")
+    ] = "auto",
     out: Annotated[str, typer.Option(help="output folder")] = "runs/oracle",
     publish: Annotated[
         str | None, typer.Option(help="also publish into this credit suite folder")

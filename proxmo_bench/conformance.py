@@ -135,6 +135,55 @@ def check_replay_determinism(
         env_b.close()
 
 
+def check_exact_copy(
+    make_env: Callable[[], gymnasium.Env[str, str]], seed: int = 4, n_steps: int = 12
+) -> None:
+    """Where the env declares ``copy_is_exact()``: a deep copy taken part-way through an episode
+    plays on exactly as the original and as a fresh replay of the same actions do (observations,
+    rewards, flags and infos, the step limit included), and neither stepping nor closing the copy
+    moves the original. Nothing to check for envs that do not declare it."""
+    env = make_env()
+    try:
+        if not bool(getattr(env.unwrapped, "copy_is_exact", lambda: False)()):
+            return
+        _, info, prefix, steps = play(
+            env, seed=seed, n_steps=max(1, n_steps // 3), action_seed=seed
+        )
+        if steps and (steps[-1][2] or steps[-1][3]):
+            return  # the prefix ended the episode: nothing is left to compare
+        if steps:
+            info = steps[-1][4]
+        twin = copy.deepcopy(env)
+        rng = np.random.default_rng(seed + 1)
+        suffix: list[str] = []
+        on_copy: list[tuple[Any, ...]] = []
+        for _ in range(n_steps):
+            action = _pick_action(info, rng, ("look",))
+            out = twin.step(action)
+            suffix.append(action)
+            on_copy.append(tuple(out))
+            info = out[4]
+            if out[2] or out[3]:
+                break
+        twin.close()
+        on_original = [tuple(env.step(a)) for a in suffix]
+        fresh = make_env()
+        try:
+            _, _, _, full = play(fresh, seed=seed, actions=[*prefix, *suffix])
+        finally:
+            fresh.close()
+        on_replay = [tuple(t) for t in full[len(prefix) :]]
+        for i, action in enumerate(suffix):
+            for who, got in (("the original", on_original), ("a fresh replay", on_replay)):
+                assert on_copy[i] == got[i], (
+                    f"copy_is_exact() but a copy taken after {len(prefix)} steps differs from "
+                    f"{who} at the copy's step {i} (action {action!r}): {on_copy[i]!r:.300} != "
+                    f"{got[i]!r:.300}; make the copy independent or return False"
+                )
+    finally:
+        env.close()
+
+
 def check_any_string_is_an_action(env: gymnasium.Env[str, str], seed: int = 1) -> None:
     """No action string raises; each returns a contract-valid info."""
     for action in HOSTILE_ACTIONS:
@@ -231,4 +280,5 @@ def check_task(
         env.close()
     for s in seeds:
         check_replay_determinism(make_env, seed=s)
+        check_exact_copy(make_env, seed=s)
     check_step_limit(task_id, kwargs)

@@ -93,6 +93,29 @@ def check_info(info: dict[str, Any], where: str = "info") -> None:
         raise TypeError(f"{where}['admissible_actions'] must hold strings only")
 
 
+_IMMUTABLE = (str, int, float, bool, type(None), bytes)
+
+
+def copy_info(value: Any) -> Any:
+    """A deep copy of an info value, fast for what infos hold (str, numbers, lists, dicts).
+
+    Strings, numbers, ``None`` and tuples of them are shared (they cannot change); lists, dicts
+    and tuples holding anything else are copied level by level; any other object goes through
+    ``copy.deepcopy``. So the caller may change what it gets without reaching the env's state.
+    """
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if isinstance(value, dict):
+        return {k: v if isinstance(v, _IMMUTABLE) else copy_info(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [v if isinstance(v, _IMMUTABLE) else copy_info(v) for v in value]
+    if isinstance(value, tuple):
+        if all(isinstance(v, _IMMUTABLE) for v in value):
+            return value
+        return tuple(copy_info(v) for v in value)
+    return copy.deepcopy(value)
+
+
 class TextEnv(gymnasium.Env[str, str]):
     """Base class for multi-turn text tasks with the proxmo-bench info contract.
 
@@ -162,7 +185,14 @@ class TextEnv(gymnasium.Env[str, str]):
         self._last_obs, self._last_info, self._episode_over = obs, info, False
         if self.render_mode == "human":
             self.render()
-        return obs, copy.deepcopy(info)
+        return obs, copy_info(info)
+
+    def copy_is_exact(self) -> bool:
+        """Whether ``copy.deepcopy`` of this env, reset or part-way through an episode, plays on
+        exactly as the original would (same observations, rewards, infos for the same actions)
+        without touching it. The oracle then forks a state by copying instead of replaying its
+        prefix. ``False`` unless a family has checked it (tests compare copies with replays)."""
+        return False
 
     #: How evaluation draws a given number of held-out episodes: ``"task_list"`` (a seeded
     #: permutation of :meth:`task_ids`) or ``"resets"`` (the distinct tasks that seeded resets
@@ -208,13 +238,13 @@ class TextEnv(gymnasium.Env[str, str]):
                 0.0,
                 True,
                 False,
-                copy.deepcopy(info),
+                copy_info(info),
             )
         if not isinstance(action, str):
             info = {**self._last_info, "action_valid": False}
             obs = f"Actions must be strings; got {type(action).__name__}. Nothing happens."
             self._last_obs, self._last_info = obs, info
-            return obs, 0.0, False, False, copy.deepcopy(info)
+            return obs, 0.0, False, False, copy_info(info)
         obs, reward, terminated, info = self._step(action)
         info = {**self._last_info, "action_valid": True, **info}
         check_info(info, f"{type(self).__name__}.step info")
@@ -224,7 +254,7 @@ class TextEnv(gymnasium.Env[str, str]):
         self._last_obs, self._last_info, self._episode_over = obs, info, bool(terminated)
         if self.render_mode == "human":
             self.render()
-        return obs, reward, bool(terminated), False, copy.deepcopy(info)
+        return obs, reward, bool(terminated), False, copy_info(info)
 
     def render(self) -> str | None:
         text = self.render_text()

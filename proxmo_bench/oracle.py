@@ -33,9 +33,9 @@ them. A policy that exposes probabilities is sampled by the oracle with one gene
 result depends on ``seed`` only (not on batching); an opaque :class:`BatchPolicy` draws with its own
 generator (a seeded one gives a deterministic result). An env copy at ``s_t`` is made by replaying
 the prefix (``fork="replay"``: any env) or by ``copy.deepcopy`` of one replayed env per state
-(``fork="copy"``: only for envs whose deep copy is faithful, e.g. KeyRoom, checked against
-replay in the tests; the fast ALFWorld engine's is not, its cached commands are closures over
-the original world, and WebShop's search index cannot be copied).
+(``fork="copy"``: only for envs whose copies are exact, ``TextEnv.copy_is_exact``: KeyRoom and
+ALFWorld on the fast engine, checked against replay in the tests; TextWorld's game process and
+WebShop's search index cannot be copied). ``fork="auto"`` (the default) copies where exact.
 
 Limits: this is agreement with the advantage of *one fixed* policy on *one* batch, not learning
 speed; an estimator can rank well here and still train worse (or the reverse) through its scale,
@@ -44,10 +44,13 @@ its variance across batches or its interaction with the optimiser.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import copy
+import gc
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -64,7 +67,7 @@ from proxmo_bench.tasks import make
 
 FloatArray = npt.NDArray[np.float64]
 Expectation = Literal["auto", "exact", "sample"]
-Fork = Literal["replay", "copy"]
+Fork = Literal["auto", "replay", "copy"]
 #: Key of the pooled stratum of rare first actions (not an action string any env offers).
 POOLED = "\x00pooled"
 
@@ -98,13 +101,23 @@ class UniformPolicy:
 
     name = "random"
 
+    def __init__(self) -> None:
+        self._probs: dict[int, FloatArray] = {}  # n -> the read-only uniform array (shared)
+
     def action_probabilities(
         self, contexts: Sequence[StepContext]
     ) -> list[tuple[list[str], FloatArray]]:
         out = []
+        probs = self._probs
         for ctx in contexts:
-            adm = _admissible_or_error(ctx, self.name)
-            out.append((adm, np.full(len(adm), 1.0 / len(adm))))
+            adm = ctx.info.get("admissible_actions")
+            if not adm:
+                adm = _admissible_or_error(ctx, self.name)
+            p = probs.get(len(adm))
+            if p is None:
+                p = probs[len(adm)] = np.full(len(adm), 1.0 / len(adm))
+                p.flags.writeable = False
+            out.append((adm, p))
         return out
 
 
@@ -314,6 +327,25 @@ class _Forker:
         self.pool: dict[tuple[str, str], list[gymnasium.Env[str, str]]] = {}
         self.templates: dict[int, gymnasium.Env[str, str]] = {}
         self.made: list[gymnasium.Env[str, str]] = []
+        self.made_ids: set[int] = set()
+        #: per (task, env kwargs): whether states are forked by copying
+        self.copying: dict[tuple[str, str], bool] = {}
+
+    def copies(self, rec: EpisodeRecord) -> bool:
+        """Whether states of ``rec``'s env are forked by copying (``fork`` and the env decide)."""
+        key = (rec.task, _kwargs_key(rec))
+        decided = self.copying.get(key)
+        if decided is None:
+            env = self._fresh(rec)
+            exact = bool(getattr(env.unwrapped, "copy_is_exact", lambda: False)())
+            self.pool[key].append(env)
+            if self.fork == "copy" and not exact:
+                raise ValueError(
+                    f"fork='copy': {rec.task} {rec.env_kwargs} does not declare exact copies "
+                    f"(TextEnv.copy_is_exact); use fork='replay' or 'auto'"
+                )
+            decided = self.copying[key] = exact and self.fork != "replay"
+        return decided
 
     def _fresh(self, rec: EpisodeRecord) -> gymnasium.Env[str, str]:
         key = (rec.task, _kwargs_key(rec))
@@ -322,6 +354,7 @@ class _Forker:
             return free.pop()
         env = make(rec.task, **rec.env_kwargs)
         self.made.append(env)
+        self.made_ids.add(id(env))
         return env
 
     def _replayed(self, node: _Node) -> gymnasium.Env[str, str]:
@@ -333,7 +366,7 @@ class _Forker:
         return env
 
     def at(self, ni: int) -> gymnasium.Env[str, str]:
-        if self.fork == "replay":
+        if not self.copies(self.records[self.nodes[ni].record]):
             return self._replayed(self.nodes[ni])
         template = self.templates.get(ni)
         if template is None:
@@ -347,7 +380,7 @@ class _Forker:
             self.release(self.records[self.nodes[ni].record], template)
 
     def release(self, rec: EpisodeRecord, env: gymnasium.Env[str, str]) -> None:
-        if self.fork == "replay" or env in self.made:
+        if id(env) in self.made_ids:
             self.pool.setdefault((rec.task, _kwargs_key(rec)), []).append(env)
         else:
             env.close()
@@ -419,7 +452,7 @@ def oracle_values(
     rollouts: int = 64,
     seed: int = 0,
     expectation: Expectation = "auto",
-    fork: Fork = "replay",
+    fork: Fork = "auto",
     batch_size: int = 512,
 ) -> OracleResult:
     """:func:`true_advantages` with Q, V, the timing and the choices it can make (module doc).
@@ -427,7 +460,9 @@ def oracle_values(
     Args:
         expectation: ``"exact"`` (the policy's probabilities over the first action), ``"sample"``
             (a drawn first action) or ``"auto"`` (exact when the policy exposes probabilities).
-        fork: how an env copy at a state is made: ``"replay"`` its prefix or ``"copy"`` one replay.
+        fork: how an env copy at a state is made: ``"replay"`` its prefix, ``"copy"`` one replay
+            (only for envs whose :meth:`~proxmo_bench.env.TextEnv.copy_is_exact`), or ``"auto"``
+            (copy where exact, else replay).
         batch_size: continuations stepped together (one policy call per step for all of them).
     """
     t_start = time.perf_counter()
@@ -440,8 +475,8 @@ def oracle_values(
         raise ValueError(f"gamma must be in [0, 1], got {gamma}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if fork not in ("replay", "copy"):
-        raise ValueError(f"fork must be 'replay' or 'copy', got {fork!r}")
+    if fork not in ("auto", "replay", "copy"):
+        raise ValueError(f"fork must be 'auto', 'replay' or 'copy', got {fork!r}")
     pol = as_oracle_policy(policy)
     has_probs = isinstance(pol, ActionProbabilities)
     if expectation == "auto":
@@ -511,6 +546,9 @@ def oracle_values(
                     slot += 1
             yield i  # every job of node i has been handed out
 
+    # Cumulative sums of the read-only probability arrays a policy hands out again and again
+    # (UniformPolicy's), kept with the array so that its id stays its own.
+    cumulative: dict[int, tuple[FloatArray, list[float]]] = {}
     forker = _Forker(records, nodes, fork)
     t_env = t_fork = 0.0
     n_cont = n_steps = 0
@@ -518,67 +556,67 @@ def oracle_values(
     source = jobs()
     exhausted = False
     try:
-        while True:
-            while not exhausted and len(live) < batch_size:
-                item = next(source, None)
-                if item is None:
-                    exhausted = True
-                elif isinstance(item, int):
-                    forker.done_with(item)
-                else:
-                    n = nodes[item.node]
-                    t0 = time.perf_counter()
-                    item.env = forker.at(item.node)
-                    t_fork += time.perf_counter() - t0
-                    item.obs, item.info, item.history, item.step = n.obs, n.info, n.history, n.t
-                    live.append(item)
-            if not live:
-                break
-            actions: list[str | None] = [
-                job.first if (job.first and job.step == nodes[job.node].t) else None for job in live
-            ]
-            ask = [k for k, a in enumerate(actions) if a is None]
-            if ask:
-                ctxs = [
-                    StepContext(
-                        records[nodes[live[k].node].record].task,
-                        live[k].obs,
-                        live[k].info,
-                        live[k].history,
-                        live[k].step,
-                        live[k].slot,
-                    )
-                    for k in ask
+        with _paced_gc():
+            while True:
+                while not exhausted and len(live) < batch_size:
+                    item = next(source, None)
+                    if item is None:
+                        exhausted = True
+                    elif isinstance(item, int):
+                        forker.done_with(item)
+                    else:
+                        n = nodes[item.node]
+                        t0 = time.perf_counter()
+                        item.env = forker.at(item.node)
+                        t_fork += time.perf_counter() - t0
+                        item.obs, item.info, item.history, item.step = n.obs, n.info, n.history, n.t
+                        live.append(item)
+                if not live:
+                    break
+                actions: list[str | None] = [
+                    job.first if (job.first and job.step == nodes[job.node].t) else None
+                    for job in live
                 ]
+                ask = [k for k, a in enumerate(actions) if a is None]
+                if ask:
+                    ctxs = [
+                        StepContext(
+                            records[nodes[live[k].node].record].task,
+                            live[k].obs,
+                            live[k].info,
+                            live[k].history,
+                            live[k].step,
+                            live[k].slot,
+                        )
+                        for k in ask
+                    ]
+                    t0 = time.perf_counter()
+                    if isinstance(pol, ActionProbabilities):
+                        for k, (cands, p) in zip(ask, pol.action_probabilities(ctxs), strict=True):
+                            actions[k] = cands[_draw(p, live[k].rng, cumulative)]
+                    else:
+                        for k, d in zip(ask, pol.act_batch(ctxs), strict=True):
+                            actions[k] = d.action
+                    t_pol += time.perf_counter() - t0
                 t0 = time.perf_counter()
-                if isinstance(pol, ActionProbabilities):
-                    for k, (cands, p) in zip(ask, pol.action_probabilities(ctxs), strict=True):
-                        c = np.cumsum(p)
-                        idx = int(np.searchsorted(c, live[k].rng.random() * c[-1], side="right"))
-                        actions[k] = cands[min(idx, len(cands) - 1)]
-                else:
-                    for k, d in zip(ask, pol.act_batch(ctxs), strict=True):
-                        actions[k] = d.action
-                t_pol += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            still: list[_Job] = []
-            for job, action in zip(live, actions, strict=True):
-                assert action is not None and job.env is not None
-                obs, r, term, trunc, info = job.env.step(action)
-                n_steps += 1
-                job.ret += job.disc * float(r)
-                job.disc *= gamma
-                if term or trunc:
-                    nodes[job.node].returns[job.key].append(job.ret)
-                    forker.release(records[nodes[job.node].record], job.env)
-                    job.env = None
-                    n_cont += 1
-                else:
-                    job.history = (*job.history, (job.obs, action))
-                    job.obs, job.info, job.step = obs, info, job.step + 1
-                    still.append(job)
-            live = still
-            t_env += time.perf_counter() - t0
+                still: list[_Job] = []
+                for job, action in zip(live, actions, strict=True):
+                    assert action is not None and job.env is not None
+                    obs, r, term, trunc, info = job.env.step(action)
+                    n_steps += 1
+                    job.ret += job.disc * float(r)
+                    job.disc *= gamma
+                    if term or trunc:
+                        nodes[job.node].returns[job.key].append(job.ret)
+                        forker.release(records[nodes[job.node].record], job.env)
+                        job.env = None
+                        n_cont += 1
+                    else:
+                        job.history = (*job.history, (job.obs, action))
+                        job.obs, job.info, job.step = obs, info, job.step + 1
+                        still.append(job)
+                live = still
+                t_env += time.perf_counter() - t0
     finally:
         for job in live:
             if job.env is not None:
@@ -610,7 +648,8 @@ def oracle_values(
         gamma=gamma,
         rollouts=rollouts,
         seed=seed,
-        fork=fork,
+        fork="+".join(sorted({"copy" if c else "replay" for c in forker.copying.values()}))
+        or "replay",
         states=len(valued),
         continuations=n_cont,
         env_steps=n_steps,
@@ -619,6 +658,38 @@ def oracle_values(
         fork_seconds=t_fork,
         total_seconds=time.perf_counter() - t_start,
     )
+
+
+@contextlib.contextmanager
+def _paced_gc(thresholds: tuple[int, int, int] = (20_000, 50, 50)) -> Iterator[None]:
+    """Run the cyclic collector less often for a while (thresholds restored after).
+
+    The continuations allocate millions of short-lived containers (infos, histories) that
+    reference counting frees; at the default thresholds the collector still walks every live
+    object (the state tree, hundreds of envs) thousands of times, about a fifth of the oracle's
+    time. Nothing is left uncollected: the collector only runs less often."""
+    old = gc.get_threshold()
+    gc.set_threshold(*(max(a, b) for a, b in zip(thresholds, old, strict=True)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+def _draw(
+    p: FloatArray, rng: np.random.Generator, cache: dict[int, tuple[FloatArray, list[float]]]
+) -> int:
+    """Index drawn from probabilities ``p`` with one ``rng.random()``: the first ``i`` with
+    ``u * sum(p) < cumsum(p)[i]`` (``numpy.searchsorted(..., side="right")``, computed with
+    ``bisect`` on the same float64 sums; read-only arrays have theirs cached)."""
+    hit = cache.get(id(p)) if not p.flags.writeable else None
+    if hit is None:
+        c = np.cumsum(p).tolist()
+        if not p.flags.writeable:
+            cache[id(p)] = (p, c)
+    else:
+        c = hit[1]
+    return min(bisect.bisect_right(c, rng.random() * c[-1]), len(c) - 1)
 
 
 def _weights(n: _Node) -> dict[str, float]:

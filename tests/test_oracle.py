@@ -249,11 +249,40 @@ def test_deterministic_for_a_seed(keyroom_batch: Any) -> None:
 
 def test_batching_and_copying_do_not_change_the_result(keyroom_batch: Any) -> None:
     recs = keyroom_batch.records[:2]
-    base = oracle_values(recs, rollouts=6, seed=7)
-    for kw in ({"batch_size": 5}, {"fork": "copy"}):
+    base = oracle_values(recs, rollouts=6, seed=7, fork="replay")
+    assert base.fork == "replay"
+    for kw in ({"batch_size": 5}, {"fork": "copy"}, {"fork": "auto"}):
         other = oracle_values(recs, rollouts=6, seed=7, **kw)  # type: ignore[arg-type]
         np.testing.assert_array_equal(base.advantage, other.advantage)
+        np.testing.assert_array_equal(base.se, other.se)
         assert base.env_steps == other.env_steps
+    assert oracle_values(recs, rollouts=2, seed=7).fork == "copy"  # auto: KeyRoom copies exactly
+
+
+def test_fast_alfworld_copies_equal_replays() -> None:
+    kwargs = {"engine": "fast", "difficulty": 1, "categories": ["pick", "look"]}
+    batch = collect_groups(
+        InProcessBackend(),
+        RandomAgent(seed=3),
+        "proxmo/ALFWorld-v0",
+        [GroupSpec(seed=11)],
+        2,
+        env_kwargs=kwargs,
+    )
+    recs = batch.records
+    replayed = oracle_values(recs, rollouts=3, seed=2, fork="replay")
+    copied = oracle_values(recs, rollouts=3, seed=2, fork="copy")
+    assert copied.fork == "copy" and replayed.fork == "replay"
+    np.testing.assert_array_equal(replayed.advantage, copied.advantage)
+    np.testing.assert_array_equal(replayed.se, copied.se)
+    assert replayed.env_steps == copied.env_steps > 0
+
+
+def test_copy_is_refused_where_the_env_does_not_declare_it() -> None:
+    rec = corridor_record(["right", "right"])
+    assert oracle_values([rec], rollouts=2).fork == "replay"  # auto falls back to replay
+    with pytest.raises(ValueError, match="does not declare exact copies"):
+        oracle_values([rec], rollouts=2, fork="copy")
 
 
 def test_clear_errors(keyroom_batch: Any) -> None:

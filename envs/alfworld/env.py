@@ -17,10 +17,13 @@ observation of the current step alone (no history), as GiGPO groups ALFWorld ste
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+
+import numpy as np
 
 from proxmo_bench.env import TextEnv
 from proxmo_bench.envs.alfworld.engine import (
@@ -137,6 +140,28 @@ class AlfWorldEnv(TextEnv):
         self._instruction = ""
         self._state: EngineState | None = None
         self._pools: dict[str, tuple[str, ...]] = {}
+
+    def copy_is_exact(self) -> bool:
+        """The fast engine's copies are exact (:meth:`FastEngine.__deepcopy__`); TextWorld's
+        game process cannot be copied."""
+        return self.engine_name == "fast"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AlfWorldEnv:
+        # What never changes is shared: the game source (a read-only index whose caches only save
+        # work), the engine's last state (frozen), the spec; the task pools are tuples.
+        for shared in (self.games, self._state, self.spec):
+            memo[id(shared)] = shared
+        memo[id(self._pools)] = dict(self._pools)
+        rng = self._np_random
+        if rng is not None:  # Generator's own deepcopy pickles its state (slow); same state here
+            twin = np.random.Generator(type(rng.bit_generator)())
+            twin.bit_generator.state = rng.bit_generator.state
+            memo[id(rng)] = twin
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            setattr(new, key, copy.deepcopy(value, memo))
+        return new
 
     # ---- task choice -------------------------------------------------------------------------
     def task_ids(self, split: str) -> list[str]:

@@ -65,6 +65,10 @@ class KeyRoomEnv(TextEnv):
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
     env_version: str = "1"
 
+    def copy_is_exact(self) -> bool:
+        """Its state is a few plain attributes: a deep copy plays on exactly."""
+        return True
+
     def __init__(
         self,
         *,

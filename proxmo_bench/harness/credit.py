@@ -62,7 +62,7 @@ class CreditSetting:
     seed: int = 0
     split: str = "train"
     estimators: tuple[str, ...] = tuple(DEFAULT_ESTIMATORS)
-    fork: str = "replay"
+    fork: str = "auto"
     n_boot: int = 1000
 
     def __post_init__(self) -> None:
@@ -178,7 +178,8 @@ def run_credit(setting: CreditSetting, out: str | Path | None = None) -> dict[st
     )
     sure = np.abs(res.advantage) > 2 * res.se
     result: dict[str, Any] = {
-        "setting": {**asdict(setting), "estimators": list(setting.estimators)},
+        # fork as it was carried out ("auto" resolved: it does not change the numbers)
+        "setting": {**asdict(setting), "estimators": list(setting.estimators), "fork": res.fork},
         "policy": {**described, "name": res.policy, "expectation": res.expectation},
         "batch": {
             "episodes": len(batch.records),

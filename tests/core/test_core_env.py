@@ -6,6 +6,7 @@ import pytest
 
 from proxmo_bench.conformance import HOSTILE_ACTIONS, check_task, play
 from proxmo_bench.env import TextSpace, check_info
+from proxmo_bench.envs.keyroom.env import KeyRoomEnv
 from proxmo_bench.tasks import make
 
 
@@ -116,3 +117,45 @@ def test_keyroom_easy_variant_and_category_filter() -> None:
         make("proxmo/KeyRoom-v0", categories=["attic"])
     with pytest.raises(ValueError, match="non-empty list"):
         make("proxmo/KeyRoom-v0", categories="same_room")
+
+
+def test_check_exact_copy_catches_a_copy_that_shares_state() -> None:
+    import copy
+    from typing import Any
+
+    from proxmo_bench.conformance import check_exact_copy
+
+    class SharedCounter(KeyRoomEnv):
+        """KeyRoom whose copies share one step counter (so they are not exact)."""
+
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.counter = [0]
+
+        def _step(self, action: str) -> Any:
+            self.counter[0] += 1
+            obs, r, term, info = super()._step(action)
+            return f"{obs} ({self.counter[0]})", r, term, info
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> SharedCounter:
+            memo[id(self.counter)] = self.counter  # the bug: the copy steps the original's counter
+            new = object.__new__(type(self))
+            memo[id(self)] = new
+            for k, v in self.__dict__.items():
+                setattr(new, k, copy.deepcopy(v, memo))
+            return new
+
+    with pytest.raises(AssertionError, match="differs from the original"):
+        check_exact_copy(lambda: SharedCounter(), seed=0)
+    check_exact_copy(lambda: KeyRoomEnv(), seed=0)  # the real one passes
+
+
+def test_info_returned_is_the_callers_to_change() -> None:
+    env = make("proxmo/KeyRoom-v0")
+    _, info = env.reset(seed=0)
+    info["admissible_actions"].append("fly")
+    info["instruction"] = "changed"
+    _, _, _, _, info2 = env.step("look")
+    assert "fly" not in info2["admissible_actions"] and info2["instruction"] != "changed"
+    info2["admissible_actions"].clear()
+    assert env.unwrapped._last_info["admissible_actions"]  # type: ignore[attr-defined]

@@ -113,6 +113,15 @@ class FastEngine:
         won = world.won
         return EngineState(obs=obs, won=won, done=won, admissible=world.admissible())
 
+    def __deepcopy__(self, memo: dict[int, object]) -> FastEngine:
+        """A copy that plays on independently: the parsed game is shared, the play-through is
+        cloned (:meth:`World.clone`), so ``deepcopy`` is exact and costs a few set copies."""
+        new = FastEngine()
+        new._static, new._loaded = self._static, self._loaded
+        new._world = None if self._world is None else self._world.clone()
+        memo[id(self)] = new
+        return new
+
     def close(self) -> None:
         self._static = None
         self._world = None

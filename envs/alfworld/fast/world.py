@@ -204,6 +204,10 @@ class StaticWorld:
         )
 
 
+#: An applicable command: the function applying it and its arguments after the world.
+_Command = tuple[Callable[..., str], tuple[str, ...]]
+
+
 class World:
     """One play-through of a game: the dynamic facts, the applicable commands and their effects."""
 
@@ -222,8 +226,28 @@ class World:
             self.objects_at.setdefault(loc, set()).add(o)
         # TextWorld's leftover ``not_inreceptacle`` facts (see module doc).
         self.taken_from: set[tuple[str, str]] = set()
-        self._commands: dict[str, Callable[[], str]] | None = None
+        self._commands: dict[str, _Command] | None = None
+        self._admissible: tuple[str, ...] | None = None
         self._won: bool | None = None
+
+    def clone(self) -> World:
+        """An independent copy of this play-through: the static world is shared (it is never
+        changed), the dynamic facts and their indexes are copied; the command list is shared
+        (it is never changed in place, only replaced when the state changes)."""
+        new = object.__new__(World)
+        new.static = self.static
+        new.facts = {p: set(v) for p, v in self.facts.items()}
+        new.agent_loc = self.agent_loc
+        new.contents = {r: set(v) for r, v in self.contents.items()}
+        new.objects_at = {loc: set(v) for loc, v in self.objects_at.items()}
+        new.taken_from = set(self.taken_from)
+        new._commands = self._commands
+        new._admissible = self._admissible
+        new._won = self._won
+        return new
+
+    def __deepcopy__(self, memo: dict[int, object]) -> World:
+        return self.clone()
 
     # ---- facts seen by the goal ----------------------------------------------------------------
     def facts_of(self, predicate: str) -> Iterable[tuple[str, ...]]:
@@ -337,72 +361,78 @@ class World:
         return "You are not carrying anything."
 
     # ---- commands -------------------------------------------------------------------------------
-    def commands(self) -> dict[str, Callable[[], str]]:
-        """Every applicable command -> the function applying it and returning its feedback."""
+    def commands(self) -> dict[str, _Command]:
+        """Every applicable command -> ``(function, arguments)``: ``function(world, *arguments)``
+        applies it and returns its feedback. Plain functions rather than closures over the world,
+        so a world is freed as soon as it is dropped (no reference cycle for the collector)."""
         if self._commands is not None:
             return self._commands
         static, facts, names = self.static, self.facts, self.static.names
         loc = self.agent_loc
-        cmds: dict[str, Callable[[], str]] = {
-            "look": self.look,
-            "inventory": self.inventory,
-            "help": lambda: HELP_TEXT,
+        cmds: dict[str, _Command] = {
+            "look": (World.look, ()),
+            "inventory": (World.inventory, ()),
+            "help": (_help, ()),
         }
         for command, r, end in static.go_to_commands(loc):
-            cmds.setdefault(command, _bind(self._go, r, end))
+            cmds.setdefault(command, (World._go, (r, end)))
         held = [o for (_, o) in facts["holds"]]
         hands_free = not facts["holdsany"]
         opened = facts["opened"]
         here = static.loc_receptacles.get(loc, ())
         for r in here:
             rname = names[r]
-            cmds[f"examine {rname}"] = _bind(self.describe_receptacle, r)
+            cmds[f"examine {rname}"] = (World.describe_receptacle, (r,))
             accessible = True
             if r in static.openable:
                 if (r,) in opened:
-                    cmds[f"close {rname}"] = _bind(self._close, r)
+                    cmds[f"close {rname}"] = (World._close, (r,))
                 else:
-                    cmds[f"open {rname}"] = _bind(self._open, r)
+                    cmds[f"open {rname}"] = (World._open, (r,))
                     accessible = False
             for o in self.contents[r]:
                 if accessible and hands_free and o in static.pickupable:
-                    cmds[f"take {names[o]} from {rname}"] = _bind(self._take, o, r)
+                    cmds[f"take {names[o]} from {rname}"] = (World._take, (o, r))
                 if o in static.toggleable:
-                    cmds.setdefault(f"use {names[o]}", _bind(self._toggle, o))
+                    cmds.setdefault(f"use {names[o]}", (World._toggle, (o,)))
             rtype = static.receptacle_type.get(r)
             for o in held:
                 oname = names[o]
                 if accessible and (rtype, static.object_type.get(o)) in static.can_contain:
-                    cmds[f"move {oname} to {rname}"] = _bind(self._put, o, r)
+                    cmds[f"move {oname} to {rname}"] = (World._put, (o, r))
                 if rtype in static.problem.clean_types and o in static.cleanable:
-                    cmds[f"clean {oname} with {rname}"] = _bind(self._clean, o, r)
+                    cmds[f"clean {oname} with {rname}"] = (World._clean, (o, r))
                 if rtype in _HEAT_TYPES and o in static.heatable:
-                    cmds[f"heat {oname} with {rname}"] = _bind(self._heat, o, r)
+                    cmds[f"heat {oname} with {rname}"] = (World._heat, (o, r))
                 if rtype in _COOL_TYPES and o in static.coolable:
-                    cmds[f"cool {oname} with {rname}"] = _bind(self._cool, o, r)
+                    cmds[f"cool {oname} with {rname}"] = (World._cool, (o, r))
         for o in held:
-            cmds[f"examine {names[o]}"] = _bind(self.describe_object, o)
+            cmds[f"examine {names[o]}"] = (World.describe_object, (o,))
             if static.object_type.get(o) in _KNIFE_TYPES:
                 for co in self.objects_at.get(loc, ()):
                     if co in static.sliceable:
-                        cmds[f"slice {names[co]} with {names[o]}"] = _bind(self._slice, co, o)
+                        cmds[f"slice {names[co]} with {names[o]}"] = (World._slice, (co, o))
         self._commands = cmds
         return cmds
 
     def admissible(self) -> tuple[str, ...]:
         """The applicable commands as the reference lists them (sorted, without ``help``)."""
-        return tuple(sorted(c for c in self.commands() if c != "help"))
+        if self._admissible is None:
+            self._admissible = tuple(sorted(c for c in self.commands() if c != "help"))
+        return self._admissible
 
     def apply(self, command: str) -> str:
         """Apply ``command`` (already stripped) and return its feedback; unknown -> no change."""
-        action = self.commands().get(command)
-        if action is None:
+        entry = self.commands().get(command)
+        if entry is None:
             return NOTHING_HAPPENS
-        return action()
+        fn, args = entry
+        return fn(self, *args)
 
     # ---- effects --------------------------------------------------------------------------------
     def _changed(self) -> None:
         self._commands = None
+        self._admissible = None
         self._won = None
 
     def _go(self, r: str, end: str) -> str:
@@ -482,5 +512,5 @@ class World:
         return f"You sliced the {self._name(co)} with the {self._name(ko)}."
 
 
-def _bind(fn: Callable[..., str], *args: str) -> Callable[[], str]:
-    return lambda: fn(*args)
+def _help(world: World) -> str:
+    return HELP_TEXT
