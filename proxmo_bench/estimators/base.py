@@ -29,6 +29,9 @@ class Estimator:
     name: ClassVar[str] = ""
     #: True when the estimator compares trajectories of a group (a group of one is meaningless).
     group_relative: ClassVar[bool] = True
+    #: The :class:`StepBatch` fields the estimator reads; ``action_valid`` is added for an instance
+    #: with ``invalid_penalty > 0`` (see :func:`~proxmo_bench.estimators.registry.required_fields`).
+    requires: ClassVar[tuple[str, ...]] = ("group_id", "traj_id", "step", "reward")
     compat: Literal["paper", "reference"] = "paper"
     invalid_penalty: float = 0.0
 

@@ -33,6 +33,7 @@ class GiGPO(Estimator):
     """GiGPO (Feng et al.) as in the official ProxMO/verl-agent code."""
 
     name: ClassVar[str] = "gigpo"
+    requires: ClassVar[tuple[str, ...]] = ("group_id", "traj_id", "step", "reward", "anchor")
     norm: Literal["mean_std", "mean"] = "mean_std"
     step_weight: float = 1.0
     gamma: float = 0.95

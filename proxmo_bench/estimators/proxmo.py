@@ -41,6 +41,15 @@ class ProxMO(Estimator):
     """ProxMO (Fang et al., ACL 2026 Industry)."""
 
     name: ClassVar[str] = "proxmo"
+    #: ``won`` gives PSC's success rate (paper mode); ``anchor`` the proximity of states.
+    requires: ClassVar[tuple[str, ...]] = (
+        "group_id",
+        "traj_id",
+        "step",
+        "reward",
+        "anchor",
+        "won",
+    )
     gamma: float = 0.95
     step_weight: float = 1.0
     psc: bool = True

@@ -9,14 +9,22 @@ tokens):
                                                                      clamped to [-10, 10] as verl)
     loss     = sum_t m_t (L^clip_t + c_KL KL_t - c_H H_t) / sum_t m_t   (token-level mean)
 
-where m is the response mask and H the per-token entropy.
+where m is the response mask and H the per-token entropy. The token-level mean is the default
+aggregation; :func:`aggregate_loss` holds the others (verl's ``loss_agg_mode``), among them
+Dr. GRPO's constant normaliser.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
+
+LossAggMode = Literal[
+    "token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"
+]
+LOSS_AGG_MODES: tuple[str, ...] = get_args(LossAggMode)
 
 
 @dataclass
@@ -44,6 +52,69 @@ def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, kind: str) -> torch.T
     raise ValueError(f"unknown kl_type {kind!r}; use low_var_kl, kl or none")
 
 
+def aggregate_loss(
+    per_token: torch.Tensor,
+    mask: torch.Tensor,
+    mode: str = "token-mean",
+    *,
+    total_tokens: float | None = None,
+    total_seqs: float | None = None,
+    norm_constant: float | None = None,
+) -> torch.Tensor:
+    r"""One scalar from a micro-batch's (S, T) per-token losses :math:`\ell_{i,t}`, by ``mode``.
+
+    With the mask :math:`m_{i,t}`, :math:`n_i = \sum_t m_{i,t}` the tokens of sequence :math:`i`,
+    :math:`T_{mb}` = ``total_tokens`` and :math:`S_{mb}` = ``total_seqs`` (the mini-batch's
+    counts, so that the micro-batch results add up to the mini-batch's aggregate; only sequences
+    with at least one token count) and :math:`C` = ``norm_constant``:
+
+    .. math::
+        \text{token-mean} &= \tfrac{1}{T_{mb}} \sum_{i,t} m_{i,t}\, \ell_{i,t} \\
+        \text{seq-mean-token-sum} &= \tfrac{1}{S_{mb}} \sum_i \sum_t m_{i,t}\, \ell_{i,t} \\
+        \text{seq-mean-token-mean} &= \tfrac{1}{S_{mb}} \sum_{i: n_i > 0}
+            \tfrac{1}{n_i} \sum_t m_{i,t}\, \ell_{i,t} \\
+        \text{seq-mean-token-sum-norm} &= \tfrac{1}{S_{mb}\, C} \sum_i \sum_t m_{i,t}\, \ell_{i,t}
+
+    The modes and their numbers are verl's ``agg_loss`` (``batch_num_tokens`` = ``total_tokens``,
+    ``global_batch_size`` = ``total_seqs``, ``loss_scale_factor`` = ``norm_constant``, one
+    data-parallel rank). ``seq-mean-token-sum-norm`` is Dr. GRPO's unbiased aggregation: every
+    response's token sum divided by one constant (the paper's generation budget, e.g. the policy's
+    ``max_new_tokens``), not by its own length, so long and short responses are not re-weighted.
+    verl falls back to the padded width for :math:`C`, which changes with each micro-batch's
+    padding; here :math:`C` must be given.
+
+    Args:
+        per_token: (S, T) per-token loss.
+        mask: (S, T) response mask (0/1 or bool).
+        total_tokens, total_seqs: the mini-batch's token and sequence counts; None: this
+            micro-batch's own (the whole mini-batch in one micro-batch). At least 1 is used.
+        norm_constant: :math:`C` > 0, needed by ``seq-mean-token-sum-norm``.
+
+    Raises:
+        ValueError: unknown mode, or ``seq-mean-token-sum-norm`` without a positive constant.
+    """
+    if mode not in LOSS_AGG_MODES:
+        raise ValueError(f"unknown loss aggregation mode {mode!r}; use one of {LOSS_AGG_MODES}")
+    m = mask.to(per_token.dtype)
+    if mode == "token-mean":
+        tokens = float(m.sum()) if total_tokens is None else total_tokens
+        return (per_token * m).sum() / max(tokens, 1.0)
+    n = m.sum(dim=-1)
+    seqs = float((n > 0).sum()) if total_seqs is None else total_seqs
+    seq_sum = (per_token * m).sum(dim=-1)
+    if mode == "seq-mean-token-mean":
+        return (seq_sum / (n + 1e-8)).sum() / max(seqs, 1.0)  # verl's 1e-8: empty rows give 0
+    loss = seq_sum.sum() / max(seqs, 1.0)
+    if mode == "seq-mean-token-sum-norm":
+        if norm_constant is None or not norm_constant > 0:
+            raise ValueError(
+                "loss aggregation 'seq-mean-token-sum-norm' needs norm_constant > 0 (Dr. GRPO's "
+                f"constant, e.g. the generation limit max_new_tokens), got {norm_constant!r}"
+            )
+        loss = loss / norm_constant
+    return loss
+
+
 def ppo_clip_loss(
     logp: torch.Tensor,
     old_logp: torch.Tensor,
@@ -57,8 +128,15 @@ def ppo_clip_loss(
     kl_type: str = "low_var_kl",
     entropy: torch.Tensor | None = None,
     entropy_coef: float = 0.0,
+    loss_agg_mode: str = "token-mean",
+    total_seqs: float | None = None,
+    norm_constant: float | None = None,
 ) -> LossParts:
     """The loss of one micro-batch, normalised by the mini-batch's ``total_tokens``.
+
+    ``loss_agg_mode``, ``total_seqs`` and ``norm_constant`` choose another aggregation
+    (:func:`aggregate_loss`); the default is the token-level mean. The logged term sums
+    (``pg``, ``kl``, ...) are token sums in every mode.
 
     Args:
         logp, old_logp, mask: (S, T) per-token log-probs now / at sampling time, and the mask.
@@ -87,7 +165,14 @@ def ppo_clip_loss(
             raise ValueError("entropy_coef > 0 needs entropy")
         per_token = per_token - entropy_coef * ent
     m = mask.to(logp.dtype)
-    loss = (per_token * m).sum() / max(total_tokens, 1.0)
+    loss = aggregate_loss(
+        per_token,
+        m,
+        loss_agg_mode,
+        total_tokens=total_tokens,
+        total_seqs=total_seqs,
+        norm_constant=norm_constant,
+    )
     with torch.no_grad():
         clipped = ((pg_clipped > pg_unclipped).to(m.dtype) * m).sum()
         return LossParts(
