@@ -215,7 +215,11 @@ def _train_help() -> str:
         "--resume and no preset, the run's own config.yaml); the shortcut flags; then --set "
         "KEY=VALUE overrides in order. Values are YAML (1e-3, null, [pick, look], {a: 1}); dotted "
         "keys set nested fields (--set estimator.gamma=0.9, --set env_kwargs.difficulty=1). "
-        "`proxmo-bench config fields` lists every field."
+        "`proxmo-bench config fields` lists every field.\n\n"
+        "--resume continues the run in --out from its checkpoint; the resolved config must equal "
+        "the checkpoint's (out_dir, progress and tensorboard aside), or the run stops with the "
+        "list of changed fields; --allow-config-change applies such a change and records it in "
+        "the run's config_changes.jsonl."
     )
 
 
@@ -241,6 +245,14 @@ def train(
     out: Annotated[str | None, typer.Option("--out", help=_field_help("out_dir"))] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="continue the run in --out from its checkpoint")
+    ] = False,
+    allow_config_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-config-change",
+            help="with --resume: continue under a config that differs from the checkpoint's "
+            "(recorded in the run's config_changes.jsonl); without it a difference is an error",
+        ),
     ] = False,
     set_: Annotated[
         list[str] | None,
@@ -269,6 +281,8 @@ def train(
 
     if preset and config:
         raise _config_error(ValueError("give --preset or --config, not both"))
+    if allow_config_change and not resume:
+        raise _config_error(ValueError("--allow-config-change applies only with --resume"))
     source: str | None = preset or config
     overrides = _shortcut_overrides(
         {
@@ -288,9 +302,33 @@ def train(
         overrides.append(f"out_dir={out}")
     if no_progress:
         overrides.append("progress=false")
+    if resume:
+        # Before any config is built: a folder with nothing to resume must not fall back to the
+        # defaults (and their default model).
+        from proxmo_bench.training.checkpoint import (
+            CHECKPOINT_NAME,
+            LEGACY_CHECKPOINT_NAME,
+            find_checkpoint,
+        )
+
+        if not out:
+            raise _config_error(ValueError("--resume needs --out RUN_FOLDER (the run to continue)"))
+        if not Path(out).is_dir() or find_checkpoint(out) is None:
+            raise _config_error(
+                ValueError(
+                    f"--resume: {out} holds no checkpoint ({CHECKPOINT_NAME} or "
+                    f"{LEGACY_CHECKPOINT_NAME}); nothing to resume (start the run without --resume)"
+                )
+            )
     try:
         saved = Path(out or "") / "config.yaml"
-        if source is None and resume and out and saved.is_file():
+        if source is None and resume:
+            if not saved.is_file():
+                raise ConfigError(
+                    "run_config",
+                    f"{saved} is missing; give the run's settings with --preset/--config "
+                    "(they are checked against the checkpoint's)",
+                )
             cfg = load_config(saved, overrides, saved_run=True)
         else:
             cfg = load_config(source, overrides)
@@ -299,9 +337,15 @@ def train(
     if print_config:
         print(json.dumps(cfg.to_dict(), indent=2))
         return
+    from proxmo_bench.training.checkpoint import CheckpointError
+    from proxmo_bench.training.metrics_log import MetricsError
+    from proxmo_bench.training.resume import ConfigDriftError
     from proxmo_bench.training.trainer import train as run_training
 
-    result = run_training(cfg, resume=resume)
+    try:
+        result = run_training(cfg, resume=resume, allow_config_change=allow_config_change)
+    except (CheckpointError, ConfigDriftError, MetricsError) as exc:
+        raise _config_error(exc) from None
     summary = {
         "out_dir": str(result.out_dir),
         "updates": result.updates,

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from proxmo_bench.atomic_files import write_atomic
 from proxmo_bench.harness.bench_config import BenchConfig, task_slug
 from proxmo_bench.leaderboard.comparison import compare, performance_profile
 from proxmo_bench.leaderboard.decision import curve_auc, run_success
@@ -172,9 +173,8 @@ def execute_run(
         "train_env_errors": out.train_env_errors,
         "train_config": out.train_config,
     }
-    tmp = run_dir / (RESULT + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str))
-    tmp.replace(run_dir / RESULT)  # the marker of a finished run appears last, atomically
+    # the marker of a finished run appears last, atomically
+    write_atomic(run_dir / RESULT, json.dumps(payload, indent=1, sort_keys=True, default=str))
     return out
 
 
@@ -359,11 +359,11 @@ def _run_weights(cfg: BenchConfig, task: str, est: str, seed: int) -> dict[str, 
         from proxmo_bench.harness.policy_rerun import load_run_weights
 
         return load_run_weights(run_dir / RUN_WEIGHTS).get(seed)
-    ckpt = run_dir / "train" / "checkpoint.pt"
-    if not ckpt.exists():
-        return None
-    from proxmo_bench.training.checkpoint import load_checkpoint
+    from proxmo_bench.training.checkpoint import find_checkpoint, load_checkpoint
 
+    ckpt = find_checkpoint(run_dir / "train")
+    if ckpt is None:
+        return None
     state = load_checkpoint(ckpt)
     if int(state.get("update", -1)) != int(cfg.train.updates):
         return None
@@ -573,8 +573,8 @@ def run_bench(cfg: BenchConfig) -> BenchResult:
 
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_config.json").write_text(
-        json.dumps(cfg.model_dump(mode="json"), indent=1, sort_keys=True)
+    write_atomic(
+        out / "bench_config.json", json.dumps(cfg.model_dump(mode="json"), indent=1, sort_keys=True)
     )
     plan = _eval_plan(cfg)
     _run_all(cfg, plan)
@@ -588,7 +588,7 @@ def run_bench(cfg: BenchConfig) -> BenchResult:
     plots = plot_curves(cfg, results) + plot_profiles(cfg, results)
     summary = summarize(cfg, results)
     summary_path = out / "summary.json"
-    summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True, default=str))
+    write_atomic(summary_path, json.dumps(summary, indent=1, sort_keys=True, default=str))
     root = out / "leaderboards"
     render_suite(root, cfg.suite)
     return BenchResult(out, root, submissions, plots, summary_path, summary)

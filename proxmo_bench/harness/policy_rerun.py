@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from proxmo_bench.atomic_files import write_atomic
 from proxmo_bench.leaderboard.validate import WEIGHTS, Submission
 
 
@@ -45,15 +46,16 @@ class PolicyRerun:
 
 
 def save_run_weights(path: str | Path, weights: Mapping[int, Mapping[str, torch.Tensor]]) -> None:
-    """Write ``{seed: named tensors}`` as one safetensors file (keys ``<seed>/<name>``)."""
-    from safetensors.torch import save_file
+    """Write ``{seed: named tensors}`` as one safetensors file (keys ``<seed>/<name>``),
+    atomically."""
+    from safetensors.torch import save
 
     flat = {
         f"{seed}/{name}": t.detach().to("cpu").contiguous()
         for seed, tensors in weights.items()
         for name, t in tensors.items()
     }
-    save_file(flat, str(path))
+    write_atomic(path, save(flat))
 
 
 def load_run_weights(path: str | Path) -> dict[int, dict[str, torch.Tensor]]:

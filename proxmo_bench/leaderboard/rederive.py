@@ -13,12 +13,11 @@ manifest is put back. A submission whose episodes do not validate is refused, no
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proxmo_bench.atomic_files import file_sha256
+from proxmo_bench.atomic_files import file_sha256, write_atomic
 from proxmo_bench.leaderboard.intervals import DEFAULT_METHOD
 from proxmo_bench.leaderboard.schema import dump_manifest
 from proxmo_bench.leaderboard.validate import (
@@ -100,24 +99,13 @@ def rederive_submission(path: str | Path, *, published: bool | None = None) -> R
     if text == original:
         return RederiveResult(path, old_method, False, ())
     differences = tuple(compare_metrics(m.metrics, metrics))
-    _replace(path / MANIFEST, text)
+    write_atomic(path / MANIFEST, text)
     try:
         validate_submission(path, published=published)
     except SubmissionError:
-        _replace(path / MANIFEST, original)
+        write_atomic(path / MANIFEST, original)
         raise
     return RederiveResult(path, old_method, True, differences)
-
-
-def _replace(file: Path, data: bytes) -> None:
-    # Written beside the submission folder, not inside it (a submission holds only its two
-    # files), under a dot name that listings of submissions skip; then renamed over the file.
-    tmp = file.parent.parent / f".{file.parent.name}.{file.name}.tmp-{os.getpid()}"
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, file)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def submission_folders(path: str | Path) -> list[Path]:

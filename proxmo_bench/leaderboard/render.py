@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from proxmo_bench.atomic_files import write_atomic
 from proxmo_bench.leaderboard.decision import (
     DecisionTable,
     decision_markdown,
@@ -427,9 +428,7 @@ def render_suite(root: str | Path, suite: str) -> tuple[Path, Path]:
         (md, render_markdown(suite, entries, decisions)),
         (page, render_html(suite, entries, decisions)),
     ):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, text)
     return md, page
 
 

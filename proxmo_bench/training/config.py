@@ -36,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from proxmo_bench.atomic_files import write_atomic
+
 #: Held-out splits, in order of preference, when ``eval_split`` is not given.
 EVAL_SPLITS = ("test", "valid_unseen", "valid_seen", "valid", "eval", "dev")
 #: Where preset names are looked up (shipped inside the package).
@@ -103,6 +105,11 @@ class EstimatorConfig(BaseModel):
     def params(self) -> dict[str, Any]:
         """The parameters given (without ``name``), as written."""
         return dict(self.model_extra or {})
+
+
+#: The StepBatch fields the trainer's rollouts fill (``RolloutBatch.step_batch``); an estimator
+#: that declares others (``requires``) is refused before any compute.
+STEP_BATCH_FIELDS = ("group_id", "traj_id", "step", "reward", "anchor", "won", "action_valid")
 
 
 def build_estimator(section: EstimatorConfig, invalid_penalty: float) -> Any:
@@ -309,6 +316,14 @@ class TrainConfig(BaseModel):
     """Weight of the entropy bonus (0 = off)."""
     max_grad_norm: PositiveFloat = 1.0
     """Gradient clipping by global norm."""
+    loss_agg_mode: Literal[
+        "token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"
+    ] = "token-mean"
+    """How the per-token PPO loss is reduced over a mini-batch (verl's ``loss_agg_mode``):
+    token-mean; seq-mean-token-sum; seq-mean-token-mean; seq-mean-token-sum-norm (each response's
+    token sum over one constant, Dr. GRPO's length-unbiased aggregation)."""
+    loss_norm_constant: PositiveFloat | None = None
+    """The constant of seq-mean-token-sum-norm (default: max_new_tokens, as in Dr. GRPO)."""
 
     # ---- evaluation, logging, checkpoints -----------------------------------------------------------
     eval_every: NonNegativeInt = 5
@@ -320,7 +335,8 @@ class TrainConfig(BaseModel):
     checkpoint_every: NonNegativeInt = 5
     """Save a checkpoint every N updates (and at the end)."""
     out_dir: str = "runs/default"
-    """Run folder: config.yaml, metrics.jsonl, checkpoint.pt, eval episodes, TensorBoard events."""
+    """Run folder: config.yaml, metrics.jsonl, checkpoint.json (+ checkpoint/), eval episodes,
+    TensorBoard events."""
     seed: NonNegativeInt = 0
     """Seeds task sampling, policy initialisation and action sampling."""
     progress: bool = True
@@ -394,6 +410,14 @@ class TrainConfig(BaseModel):
             except ValueError as exc:
                 raise ConfigError("response_prefix", str(exc)) from None
         est = build_estimator(self.estimator, self.invalid_penalty)
+        from proxmo_bench.estimators import MissingFieldsError, check_fields
+
+        try:  # before any compute: the rollout batch must carry what the estimator reads
+            # the factory's declaration, then the built one's (its invalid_penalty adds a field)
+            check_fields(self.estimator.name, STEP_BATCH_FIELDS)
+            check_fields(est, STEP_BATCH_FIELDS, name=self.estimator.name)
+        except MissingFieldsError as exc:
+            raise ConfigError("estimator.name", str(exc)) from None
         if getattr(est, "group_relative", False) and self.group_size < 2:
             raise ConfigError(
                 "group_size",
@@ -610,12 +634,16 @@ def load_config(
     """The one loader: TrainConfig defaults <- a preset name or YAML file <- ``KEY=VALUE`` overrides.
 
     ``saved_run``: the file is a run folder's own ``config.yaml``, which an older proxmo-bench may
-    have written (:func:`migrate_legacy` brings it to today's layout first).
+    have written (:func:`migrate_legacy` brings it to today's layout first); an empty or
+    truncated one is an error (:func:`check_run_config_text`), never defaults.
 
     Raises:
         ConfigError: an unknown preset or file, a bad override, or an invalid config (naming the
             field).
     """
+    if saved_run and preset_or_path is not None:
+        path = Path(preset_or_path)
+        check_run_config_text(path, path.read_text(encoding="utf-8", errors="replace"))
     data = config_data(preset_or_path)
     if saved_run:
         data = migrate_legacy(data)
@@ -655,5 +683,42 @@ def migrate_legacy(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: First and last lines of a run folder's ``config.yaml`` (:func:`save_config`): a file that has
+#: the first and not the last was cut short.
+RUN_CONFIG_HEADER = "# proxmo-bench run config: every TrainConfig field"
+RUN_CONFIG_END = "# end of run config"
+
+
 def save_config(cfg: TrainConfig, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    """Write a run folder's ``config.yaml`` atomically, between :data:`RUN_CONFIG_HEADER` and
+    :data:`RUN_CONFIG_END` (so that reading a truncated copy fails instead of filling defaults)."""
+    body = yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+    write_atomic(path, f"{RUN_CONFIG_HEADER}\n{body}{RUN_CONFIG_END}\n")
+
+
+def check_run_config_text(path: Path, text: str) -> None:
+    """Refuse a run's ``config.yaml`` that is empty or was cut short: it would silently fall
+    back to defaults for the fields it lost.
+
+    Files written before the header existed are checked for what a cut leaves (no final
+    newline); a cut at a line end is caught on resume, where the config is compared with the
+    checkpoint's.
+
+    Raises:
+        ConfigError: (field ``run_config``) the file is empty or truncated.
+    """
+    if not text.strip():
+        raise ConfigError(
+            "run_config", f"{path} is empty (truncated?); a run's config.yaml lists every field"
+        )
+    cut = (
+        text.rstrip("\n").splitlines()[-1].strip() != RUN_CONFIG_END
+        if text.startswith(RUN_CONFIG_HEADER)
+        else not text.endswith("\n")
+    )
+    if cut:
+        raise ConfigError(
+            "run_config",
+            f"{path} is truncated (it ends before its last field); restore it or give the run's "
+            "settings with --preset/--config",
+        )

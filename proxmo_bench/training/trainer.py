@@ -11,8 +11,12 @@ One update:
 
 Evaluation runs before training, every ``eval_every`` updates and at the end, on fixed seeds of the
 held-out split, with its own random stream (so evaluating never changes what training draws).
-A checkpoint every ``checkpoint_every`` updates lets ``resume=True`` continue a killed run with the
-same RNG stream and no lost or duplicated metric lines.
+A checkpoint every ``checkpoint_every`` updates (``checkpoint.py``) lets ``resume=True`` continue a
+killed run with the same RNG stream, bit for bit, and no lost or duplicated metric lines
+(``metrics_log.py``). Resuming checks everything before it changes anything in the run folder: the
+checkpoint's files against their digests, the requested config against the checkpoint's
+(``resume.py``: a difference is refused unless ``allow_config_change``, then recorded), and the
+metrics file against the checkpoint's update.
 """
 
 from __future__ import annotations
@@ -28,19 +32,24 @@ from typing import Any
 import numpy as np
 import torch
 
+from proxmo_bench.atomic_files import write_atomic
 from proxmo_bench.rollout import EnvBackend, make_backend, write_episodes
 from proxmo_bench.rollout.group import GroupSpec, RolloutBatch, StepRow, collect_groups
 from proxmo_bench.training.checkpoint import (
     CHECKPOINT_NAME,
+    CheckpointError,
+    find_checkpoint,
     load_checkpoint,
+    remove_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
 from proxmo_bench.training.config import TrainConfig, save_config
-from proxmo_bench.training.metrics_log import MetricsLog, read_metrics
+from proxmo_bench.training.metrics_log import METRICS_NAME, MetricsLog, read_metrics, records_until
 from proxmo_bench.training.policy import TrainablePolicy
 from proxmo_bench.training.ppo_loss import ppo_clip_loss
+from proxmo_bench.training.resume import ConfigDriftError, config_changes, record_config_changes
 
 #: Eval episodes reset from seeds ``EVAL_SEED_BASE + i``: the same tasks for every run and estimator.
 EVAL_SEED_BASE = 1_000_000
@@ -200,10 +209,12 @@ class Trainer:
         ratio_max = 0.0
         samples = [r.decision.sample for r in rows]
         adv_t = torch.as_tensor(adv, dtype=torch.float32)
+        norm_constant = cfg.loss_norm_constant or float(cfg.max_new_tokens)
         for _ in range(cfg.ppo_epochs):
             order = self.task_rng.permutation(len(rows))
             for mb in _chunks(order, cfg.mini_batch_size):
                 mb_tokens = float(sum(policy.token_count(samples[i]) for i in mb))
+                mb_seqs = float(sum(policy.token_count(samples[i]) > 0 for i in mb))
                 self.optimizer.zero_grad(set_to_none=True)
                 for micro in _chunks(mb, cfg.micro_batch_size):
                     ms = [samples[i] for i in micro]
@@ -223,6 +234,9 @@ class Trainer:
                         kl_type=cfg.kl_type,
                         entropy=ent,
                         entropy_coef=cfg.entropy_coef,
+                        loss_agg_mode=cfg.loss_agg_mode,
+                        total_seqs=mb_seqs,
+                        norm_constant=norm_constant,
                     )
                     parts.loss.backward()
                     for k in ("pg", "kl", "entropy", "clipped", "tokens"):
@@ -268,11 +282,12 @@ class Trainer:
     # ---- checkpoints -------------------------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path:
+        """The manifest of the run's checkpoint (``checkpoint.json``)."""
         return self.out / CHECKPOINT_NAME
 
     def save(self) -> None:
         save_checkpoint(
-            self.checkpoint_path,
+            self.out,
             {
                 "update": self.update,
                 "env_steps": self.env_steps,
@@ -284,31 +299,81 @@ class Trainer:
             },
         )
 
-    def restore(self) -> bool:
-        """Load the run's checkpoint if there is one; False when starting fresh."""
-        if not self.checkpoint_path.exists():
-            return False
-        state = load_checkpoint(self.checkpoint_path)
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's ``state`` (:func:`load_checkpoint`)."""
+        try:
+            self.policy.load_state_dict(state["policy"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(
+                f"{self.out}: the checkpoint's policy or optimiser state does not fit the "
+                f"configured agent ({first})"
+            ) from None
+        for group in self.optimizer.param_groups:  # an allowed lr/weight-decay change applies
+            group["lr"] = self.cfg.lr
+            group["weight_decay"] = self.cfg.weight_decay
         self.task_rng.bit_generator.state = state["task_rng"]
         set_rng_state(state["rng"])
         self.update = int(state["update"])
         self.env_steps = int(state["env_steps"])
-        return True
+
+    def _continue_or_start(
+        self, *, resume: bool, allow_config_change: bool
+    ) -> list[dict[str, Any]] | None:
+        """Restore the checkpoint when resuming from one and return the metric records it
+        covers; None for a fresh start (whose stale checkpoint, if any, is removed).
+
+        Everything is checked (the checkpoint's digests, its config, the metrics file) before
+        anything in the run folder changes.
+        """
+        found = find_checkpoint(self.out) if resume else None
+        if found is None:
+            remove_checkpoint(self.out)
+            return None
+        state = load_checkpoint(found)
+        update = int(state["update"])
+        changes = config_changes(state["config"], self.cfg.to_dict())
+        if changes and not allow_config_change:
+            raise ConfigDriftError(self.out, update, changes)
+        kept = records_until(self.out / METRICS_NAME, update)
+        if self.cfg.format_warmup_steps and self.cfg.kl_coef:
+            self._rebuild_warm_reference()
+        self.restore(state)
+        if changes:
+            record_config_changes(self.out, changes, checkpoint_update=update)
+        return kept
 
     # ---- the loop ------------------------------------------------------------------------------------
     def run(
-        self, *, resume: bool = False, on_update: Callable[[dict[str, Any]], None] | None = None
+        self,
+        *,
+        resume: bool = False,
+        allow_config_change: bool = False,
+        on_update: Callable[[dict[str, Any]], None] | None = None,
     ) -> TrainResult:
-        """Train for ``cfg.updates`` updates (continuing from the checkpoint when ``resume``)."""
+        """Train for ``cfg.updates`` updates.
+
+        ``resume``: continue from the run folder's checkpoint when it has one (else start
+        fresh). The checkpoint's config must equal ``cfg`` (``resume.FREE_FIELDS`` aside) unless
+        ``allow_config_change``, which records the change in ``config_changes.jsonl``. A fresh
+        start removes an earlier checkpoint and metrics in the folder.
+
+        Raises:
+            CheckpointError: the checkpoint is missing a file, changed, corrupt or unsafe.
+            ConfigDriftError: the config differs from the checkpoint's, not allowed.
+            MetricsError: ``metrics.jsonl`` has a bad line or does not cover the checkpoint.
+        """
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            kept = self._continue_or_start(resume=resume, allow_config_change=allow_config_change)
+        except BaseException:
+            self.backend.close()
+            raise
+        resumed = kept is not None
         log = MetricsLog(self.out, tensorboard=cfg.tensorboard)
-        if resume and self.checkpoint_path.exists() and cfg.format_warmup_steps and cfg.kl_coef:
-            self._rebuild_warm_reference()
-        resumed = resume and self.restore()
-        log.truncate_after(self.update if resumed else -1)
+        log.replace_records(kept or [])
         save_config(cfg, self.out / "config.yaml")
         self._write_run_info()
         initial = None
@@ -397,7 +462,7 @@ class Trainer:
         if reference is not None:
             reference.load_state_dict(self._llm().model.state_dict())
         report = {"raw_eval": raw, "losses": losses, "seconds": seconds}
-        (self.out / "format_warmup.json").write_text(json.dumps(report, indent=2))
+        write_atomic(self.out / "format_warmup.json", json.dumps(report, indent=2))
 
     def _rebuild_warm_reference(self) -> None:
         """On resume: the KL reference is the warmed-up model, so replay the warm-start on it.
@@ -430,7 +495,7 @@ class Trainer:
                 {"task_id": g.task_id, "seed": g.seed, "split": g.split} for g in self.eval_groups
             ],
         }
-        (self.out / "run.json").write_text(json.dumps(info, indent=2, default=str))
+        write_atomic(self.out / "run.json", json.dumps(info, indent=2, default=str))
 
     def _one_update(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -509,7 +574,14 @@ class _Progress:
 
 
 def train(
-    config: TrainConfig, *, resume: bool = False, policy: TrainablePolicy | None = None
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    allow_config_change: bool = False,
+    policy: TrainablePolicy | None = None,
 ) -> TrainResult:
-    """Validate ``config``, train, and return the run's metrics and first/last evaluations."""
-    return Trainer(config, policy=policy).run(resume=resume)
+    """Train ``config`` (see :meth:`Trainer.run` for ``resume`` and ``allow_config_change``) and
+    return the run's metrics and first/last evaluations."""
+    return Trainer(config, policy=policy).run(
+        resume=resume, allow_config_change=allow_config_change
+    )

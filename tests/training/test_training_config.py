@@ -225,3 +225,28 @@ def test_integer_for_a_float_estimator_parameter_is_recorded_as_float() -> None:
     rec = load_config(None, ["estimator=proxmo", "estimator.psc_alpha=2"]).estimator_record()
     assert rec["params"]["psc_alpha"] == 2.0 and isinstance(rec["params"]["psc_alpha"], float)
     assert load_config(None, ["estimator=proxmo", "estimator.psc=true"]).built_estimator.psc is True
+
+
+def test_an_estimator_reading_a_field_the_rollouts_lack_is_refused_before_training() -> None:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from proxmo_bench.estimators import StepBatch, register_estimator
+
+    def factory() -> Callable[[StepBatch], np.ndarray]:
+        return lambda b: np.zeros(len(b))
+
+    factory.requires = ("group_id", "traj_id", "step", "history")  # type: ignore[attr-defined]
+    register_estimator("needs_history_cfg_test", factory)
+    with pytest.raises(ConfigError, match=r"needs_history_cfg_test.*history") as err:
+        load_config(None, ["estimator=needs_history_cfg_test", "invalid_penalty=0"])
+    assert err.value.field == "estimator.name"
+
+
+def test_loss_aggregation_is_a_config_choice() -> None:
+    cfg = load_config("keyroom_light", ["loss_agg_mode=seq-mean-token-sum-norm"])
+    assert cfg.loss_agg_mode == "seq-mean-token-sum-norm" and cfg.loss_norm_constant is None
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["loss_agg_mode=token-sum"])
+    assert err.value.field == "loss_agg_mode"

@@ -94,12 +94,15 @@ def test_resume_rebuilds_the_warm_reference(tmp_path: Path) -> None:
     first.run()
     warm_ref = {k: v.clone() for k, v in first.policy.reference.state_dict().items()}
     again = Trainer(TrainConfig(**cfg))  # type: ignore[arg-type]
-    again.run(resume=True)
+    again.run(resume=True, allow_config_change=True)  # extends the run: 1 -> 2 updates
     rebuilt = again.policy.reference.state_dict()
     assert all(torch.allclose(rebuilt[k], warm_ref[k], atol=1e-6) for k in warm_ref)
     assert not any(p.requires_grad for p in again.policy.reference.parameters())
     updates = [m["update"] for m in map(json.loads, (tmp_path / "r" / "metrics.jsonl").open())]
     assert updates == [0, 1, 2]
+    (change,) = map(json.loads, (tmp_path / "r" / "config_changes.jsonl").open())
+    assert change["applies_from_update"] == 2
+    assert change["changes"] == [{"field": "updates", "old": 1, "new": 2}]
 
 
 @pytest.mark.parametrize(

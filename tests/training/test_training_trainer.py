@@ -57,7 +57,8 @@ def test_short_run_writes_metrics_checkpoint_and_replayable_episodes(tmp_path: P
     for m in metrics[1:]:
         assert m["train/episodes"] == 16 and m["loss/tokens"] > 0
     assert res.updates == 3 and res.initial_eval is not None and res.final_eval is not None
-    assert (tmp_path / "run" / "checkpoint.pt").exists()
+    assert (tmp_path / "run" / "checkpoint.json").exists()
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
     assert (tmp_path / "run" / "config.yaml").exists()
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["agent"]["agent"] == "light" and info["estimator"]["params"]["gamma"] == 0.95
@@ -166,3 +167,20 @@ def test_llm_agent_trains_end_to_end_on_a_tiny_model(tmp_path: Path) -> None:
     assert last["loss/tokens"] > 0 and last["loss/kl"] >= 0
     resumed = Trainer(cfg).run(resume=True)  # already finished: nothing more to do
     assert resumed.updates == 1 and len(resumed.metrics) == 2
+
+
+def test_loss_aggregation_reaches_the_update(tmp_path: Path) -> None:
+    """One light-agent update: the length-normalised sum with C = 4 scales the gradient of the
+    token mean (one token per step) by 1/4, so the weights move differently."""
+    from proxmo_bench.training.config import load_config
+    from proxmo_bench.training.trainer import Trainer
+
+    def weights(mode: str) -> dict[str, object]:
+        sets = ["updates=1", "eval_every=0", "eval_episodes=2", "tensorboard=false", "progress=false"]
+        cfg = load_config("keyroom_light", [*sets, f"loss_agg_mode={mode}", "loss_norm_constant=4"])
+        trainer = Trainer(cfg.model_copy(update={"out_dir": str(tmp_path / mode)}))
+        trainer.run()
+        return trainer.policy.weights()
+
+    a, b = weights("token-mean"), weights("seq-mean-token-sum-norm")
+    assert any(not (a[k] == b[k]).all() for k in a)
