@@ -5,11 +5,23 @@ Task ids are ``"<split>/<category>/<index>"`` (e.g. ``"train/heat/17"``). Each i
 difficulty)``, written on first use to::
 
     <cache_dir>/generator-v<GENERATOR_VERSION>/<category>-d<difficulty>-<seed>.tw-pddl
+    <cache_dir>/digests/generator-v<GENERATOR_VERSION>/<category>-d<difficulty>-<seed>.tw-pddl.json
 
-so a cached file is keyed by (generator version, seed) plus the two other generator inputs. The
+(``.compact.json`` instead of ``.tw-pddl`` for a compact game, see :meth:`game_file_for_seed`), so a
+cached file is keyed by (generator version, seed) plus the two other generator inputs. The
 cache directory is ``cache_dir`` if given, else ``$PROXMO_ALFWORLD_CACHE``, else
-``$XDG_CACHE_HOME/proxmo-bench/alfworld`` (``~/.cache/proxmo-bench/alfworld``). Files are written
-atomically, so pool workers generating the same game at once do not corrupt it.
+``$XDG_CACHE_HOME/proxmo-bench/alfworld`` (``~/.cache/proxmo-bench/alfworld``).
+
+Each game file is written atomically, then its digest file (:mod:`proxmo_bench.envs.cache_digest`;
+kept apart, so the game folder holds games only): the file's SHA-256 and the settings that produced
+it (:func:`entry_settings`: cache layout and generator versions, the generator inputs, and the
+digest of the source: ALFWorld's logic files for a full game, the shipped pre-solved entry for a
+compact one). Pool workers generating the same game at once write identical bytes, so the last
+writer wins with the same content. At an entry's first use in a process (and again when either
+file changes on disk) both digests are recomputed and the problem is redrawn; an entry that fails
+(a changed or missing file, a missing or corrupt digest, other settings, a problem this generator
+no longer draws) is regenerated with one
+:class:`~proxmo_bench.envs.cache_digest.CacheRebuiltWarning`, and the regenerated game is used.
 
 Splits draw disjoint seeds from the same generator; valid_unseen is therefore not a distribution
 shift in the sense of the official split (new rooms), only unseen layouts.
@@ -17,13 +29,16 @@ shift in the sense of the official split (new rooms), only unseen layouts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from proxmo_bench.atomic_files import write_atomic
+from proxmo_bench.envs.alfworld import generator
 from proxmo_bench.envs.alfworld.engine import EngineUnavailableError
+from proxmo_bench.envs.alfworld.fast.problem import PACKAGE_DOMAIN_FINGERPRINT
 from proxmo_bench.envs.alfworld.generator import (
     DIFFICULTIES,
     GENERATOR_VERSION,
@@ -31,12 +46,20 @@ from proxmo_bench.envs.alfworld.generator import (
     draw_problem,
     generate_game,
 )
+from proxmo_bench.envs.alfworld.presolved import Solution, presolved
 from proxmo_bench.envs.alfworld.task_types import CATEGORIES
+from proxmo_bench.cache_digest import Setting, check_digest, warn_rebuilt, write_digest
 
 #: Tasks per category in each split.
 TASKS_PER_CATEGORY: dict[str, int] = {"train": 600, "valid_seen": 24, "valid_unseen": 24}
 
 CACHE_ENV_VAR = "PROXMO_ALFWORLD_CACHE"
+#: The cache's name in digest files and warnings.
+GAME_CACHE = "ALFWorld generated-game"
+#: Bump when the cache's layout (game file + digest file) changes; part of every entry's settings.
+CACHE_VERSION = "2"
+#: The folder, under the cache directory, of the games' digest files.
+DIGESTS_DIR = "digests"
 
 
 def default_cache_dir() -> Path:
@@ -130,13 +153,23 @@ class GeneratedGames:
         folder = self.cache_dir / f"generator-v{GENERATOR_VERSION}"
         stem = f"{category}-d{self.difficulty}-{seed}"
         path = folder / f"{stem}.tw-pddl"
-        if path.is_file() and _is_current(path):
-            return path
+        usable = None
+        if path.exists() or _digest_path(path).exists():
+            full = entry_settings(seed, category, self.difficulty, "full")
+            # Without the [alfworld] extra the logic files' digest is unknown: any recorded is taken.
+            unknown = ("logic_files_sha256",) if full["logic_files_sha256"] is None else ()
+            usable = _usable(path, seed, category, self.difficulty, full, unknown)
+            if usable:
+                return path
         try:
             game = generate_game(seed, category, self.difficulty)
         except EngineUnavailableError as missing:
+            if usable is False:  # a failing full file that cannot be regenerated here: drop it
+                path.unlink(missing_ok=True)
+                _digest_path(path).unlink(missing_ok=True)
             compact_path = folder / f"{stem}.compact.json"
-            if compact_path.is_file() and _is_current(compact_path):
+            compact_settings = entry_settings(seed, category, self.difficulty, "compact")
+            if _usable(compact_path, seed, category, self.difficulty, compact_settings):
                 return compact_path
             compact = compact_game(seed, category, self.difficulty)
             if compact is None:
@@ -144,49 +177,140 @@ class GeneratedGames:
                     f"generated ALFWorld game {stem} is not among the pre-solved games shipped "
                     f"with proxmo-bench, and generating it needs the planner: {missing}"
                 ) from missing
-            _write_atomic(compact_path, compact)
-            _CHECKED[compact_path] = True
+            _store(compact_path, compact, compact_settings)
             return compact_path
-        _write_atomic(path, game)
-        _CHECKED[path] = True
+        _store(path, game, entry_settings(seed, category, self.difficulty, "full"))
         return path
 
 
-#: Cached files checked by this process (path -> current).
-_CHECKED: dict[Path, bool] = {}
+@functools.lru_cache(maxsize=4)
+def _texts_sha256(*texts: str) -> str:
+    h = hashlib.sha256()
+    for text in texts:
+        h.update(text.encode("utf-8") + b"\x00")
+    return h.hexdigest()
 
 
-def _is_current(path: Path) -> bool:
-    """Whether a cached game is what this generator draws for its inputs (checked once a process).
+@functools.lru_cache(maxsize=4096)
+def _solution_sha256(solution: Solution | None) -> str | None:
+    if solution is None:
+        return None
+    record = [solution.attempt, list(solution.walkthrough), solution.problem_sha256]
+    return hashlib.sha256(json.dumps(record, separators=(",", ":")).encode()).hexdigest()
 
-    A file written by an older generator of the same version number (a bump forgotten) or
-    corrupted on disk is not current; the caller then regenerates and overwrites it, so a cache
-    can never silently hold games that a fresh machine would not produce.
+
+def entry_settings(seed: int, category: str, difficulty: int, kind: str) -> dict[str, Setting]:
+    """The settings a cached game of ``kind`` (``"full"`` or ``"compact"``) is built with.
+
+    Besides the versions and the generator inputs, the digest of the source it is built from: a
+    full game embeds ALFWorld's ``alfred.pddl`` and ``alfred.twl2`` (``logic_files_sha256``, None
+    when the ``[alfworld]`` extra is not installed), a compact game the shipped pre-solved entry
+    (``presolved_sha256``, None when the input is not shipped) and names the domain by fingerprint.
     """
-    known = _CHECKED.get(path)
-    if known is not None:
-        return known
+    settings: dict[str, Setting] = {
+        "cache_version": CACHE_VERSION,
+        "generator_version": GENERATOR_VERSION,
+        "kind": kind,
+        "seed": seed,
+        "category": category,
+        "difficulty": difficulty,
+    }
+    if kind == "full":
+        try:
+            settings["logic_files_sha256"] = _texts_sha256(*generator.logic_files())
+        except EngineUnavailableError:
+            settings["logic_files_sha256"] = None
+    elif kind == "compact":
+        settings["pddl_domain_sha256"] = PACKAGE_DOMAIN_FINGERPRINT
+        found = presolved(seed, category, difficulty, GENERATOR_VERSION)
+        settings["presolved_sha256"] = _solution_sha256(found)
+    else:
+        raise ValueError(f"kind must be 'full' or 'compact', got {kind!r}")
+    return settings
+
+
+def _digest_path(path: Path) -> Path:
+    """``<cache_dir>/digests/generator-vN/<name>.json`` for ``<cache_dir>/generator-vN/<name>``."""
+    folder = path.parent
+    return folder.parent.joinpath(DIGESTS_DIR, folder.name, path.name + ".json")
+
+
+#: Entries that passed their check in this process: path -> (both files' stat signature, settings).
+_CHECKED: dict[Path, tuple[tuple[int, ...], dict[str, Setting]]] = {}
+
+
+def _signature(path: Path, digest: Path) -> tuple[int, ...] | None:
+    """Inode, size and times of a game file and its digest file (None if either is absent)."""
+    try:
+        stats = (os.stat(path), os.stat(digest))
+    except OSError:
+        return None
+    return tuple(v for st in stats for v in (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+
+
+def _usable(
+    path: Path,
+    seed: int,
+    category: str,
+    difficulty: int,
+    settings: dict[str, Setting],
+    unverifiable: tuple[str, ...] = (),
+) -> bool | None:
+    """Whether the cached game at ``path`` may be used: True, None (no entry there) or False.
+
+    False: the entry failed its check; a :class:`CacheRebuiltWarning` says why, and the caller
+    regenerates it. The check (hashes, settings, the problem redrawn) runs at an entry's first use
+    in a process and again whenever either file's stat (inode, size, modification or change time)
+    or the settings differ from when it passed; other calls cost two ``stat``s.
+    """
+    digest = _digest_path(path)
+    signature = _signature(path, digest)
+    if signature is not None and _CHECKED.get(path) == (signature, settings):
+        return True
+    if signature is None and not path.exists() and not digest.exists():
+        return None
+    why = check_digest(digest, GAME_CACHE, settings, [path], unverifiable=unverifiable)
+    if why is None:
+        why = _problem_mismatch(path, seed, category, difficulty)
+    if why is None and signature is not None:
+        _CHECKED[path] = (signature, settings)
+        return True
+    _CHECKED.pop(path, None)
+    warn_rebuilt(GAME_CACHE, path, why or "it changed while it was checked", "from the generator")
+    return False
+
+
+def _problem_mismatch(path: Path, seed: int, category: str, difficulty: int) -> str | None:
+    """Why the game at ``path`` is not what this generator draws for its inputs, or None.
+
+    A file that passed its digest check was written by this generator version; this catches a
+    generator changed without a :data:`GENERATOR_VERSION` bump, so a cache can never silently hold
+    games that a fresh machine would not produce.
+    """
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         meta = doc["generator"]
-        _, problem = draw_problem(
-            int(meta["seed"]), str(meta["category"]), int(meta["difficulty"]), int(meta["attempt"])
-        )
+        _, problem = draw_problem(seed, category, difficulty, int(meta["attempt"]))
         current = problem == doc["pddl_problem"] and meta.get("version") == GENERATOR_VERSION
-    except (OSError, ValueError, KeyError, TypeError):
-        current = False
-    _CHECKED[path] = current
-    return current
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"it cannot be read as a generated game ({type(exc).__name__}: {exc})"
+    if not current:
+        return (
+            "its problem is not what this generator draws for its inputs (the generator changed "
+            f"without a GENERATOR_VERSION bump, now {GENERATOR_VERSION!r}?)"
+        )
+    return None
 
 
-def _write_atomic(path: Path, document: dict[str, object]) -> None:
-    """Write ``document`` as JSON to ``path`` so concurrent writers never leave a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _store(path: Path, document: dict[str, object], settings: dict[str, Setting]) -> None:
+    """Write ``document`` as JSON to ``path``, then its digest file, each atomically.
+
+    Concurrent writers of one game write identical bytes, so whichever rename lands last leaves the
+    same entry; a reader never sees part of a file.
+    """
+    write_atomic(path, json.dumps(document))
+    digest = _digest_path(path)
+    write_digest(digest, GAME_CACHE, settings, [path])
+    signature = _signature(path, digest)
+    if signature is not None:
+        _CHECKED[path] = (signature, settings)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import proxmo_bench
+from proxmo_bench.cache_digest import CacheRebuiltWarning
 from proxmo_bench.envs.alfworld import generated, generator, presolved
 from proxmo_bench.envs.alfworld.engine import EngineUnavailableError, GameFileError
 from proxmo_bench.envs.alfworld.generated import GeneratedGames, task_seed
@@ -189,9 +190,11 @@ def test_stale_cached_game_is_regenerated(tmp_path: Path, monkeypatch: pytest.Mo
     doc["pddl_problem"] = doc["pddl_problem"].replace("(:init", "(:init\n    (openable x)", 1)
     path.write_text(json.dumps(doc))
     generated._CHECKED.clear()
-    assert GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0]) == path
+    with pytest.warns(CacheRebuiltWarning):
+        assert GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0]) == path
     assert path.read_text() == good
     path.write_text("{not json")
     generated._CHECKED.clear()
-    GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0])
+    with pytest.warns(CacheRebuiltWarning):
+        GeneratedGames(cache_dir=tmp_path, difficulty=1).game_file(SHIPPED[0])
     assert path.read_text() == good
