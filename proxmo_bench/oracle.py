@@ -58,7 +58,7 @@ import gymnasium
 import numpy as np
 import numpy.typing as npt
 
-from proxmo_bench.batch_policy import BatchPolicy, StepContext
+from proxmo_bench.batch_policy import BatchPolicy, Decision, StepContext
 from proxmo_bench.estimators import StepBatch
 from proxmo_bench.estimators.anchor_groups import anchor_groups
 from proxmo_bench.estimators.proximity import tfidf_entries
@@ -97,7 +97,11 @@ def _admissible_or_error(ctx: StepContext, who: str) -> list[str]:
 
 
 class UniformPolicy:
-    """``policy="random"``: uniform over ``info["admissible_actions"]`` (the random baseline)."""
+    """``policy="random"``: uniform over ``info["admissible_actions"]``.
+
+    An admissible entry that is a template (WebShop's ``search[<query>]``) is not an action; it is
+    filled with the instruction as the relational agent fills it (``expand_templates``: whole,
+    and up to its first comma), so that the random policy searches for something real."""
 
     name = "random"
 
@@ -113,12 +117,38 @@ class UniformPolicy:
             adm = ctx.info.get("admissible_actions")
             if not adm:
                 adm = _admissible_or_error(ctx, self.name)
+            if any("<" in a for a in adm):
+                adm = _expanded(adm, ctx.instruction)
             p = probs.get(len(adm))
             if p is None:
                 p = probs[len(adm)] = np.full(len(adm), 1.0 / len(adm))
                 p.flags.writeable = False
             out.append((adm, p))
         return out
+
+
+class ProbabilitySampler:
+    """A :class:`BatchPolicy` that samples each action from an :class:`ActionProbabilities`
+    policy (one seeded generator), so that a batch can be collected from exactly the policy the
+    oracle measures (``proxmo-bench oracle --policy random`` collects with it)."""
+
+    def __init__(self, policy: ActionProbabilities, seed: int = 0) -> None:
+        self.policy = policy
+        self.name = policy.name
+        self.rng = np.random.default_rng(seed)
+
+    def act_batch(self, contexts: Sequence[StepContext], *, greedy: bool = False) -> list[Decision]:
+        out = []
+        for cands, p in self.policy.action_probabilities(contexts):
+            k = int(np.argmax(p)) if greedy else _draw(p, self.rng, {})
+            out.append(Decision(cands[k]))
+        return out
+
+
+def _expanded(actions: list[str], instruction: str) -> list[str]:
+    from proxmo_bench.agents.relational_agent import expand_templates
+
+    return expand_templates(actions, instruction)
 
 
 class ChoicePolicyProbabilities:
@@ -141,9 +171,7 @@ class ChoicePolicyProbabilities:
         candidates = getattr(sample, "candidates", None)
         if candidates is not None:  # the light agent keeps them
             return list(candidates)
-        from proxmo_bench.agents.relational_agent import expand_templates
-
-        return expand_templates(_admissible_or_error(ctx, self.name), ctx.instruction)
+        return _expanded(_admissible_or_error(ctx, self.name), ctx.instruction)
 
     def action_probabilities(
         self, contexts: Sequence[StepContext]

@@ -413,3 +413,19 @@ def test_choice_policy_probabilities_are_what_it_samples() -> None:
     freq = np.array([draws.count(c) / 600 for c in cands])
     assert np.all(np.abs(freq - p) < 0.08)
     assert not np.allclose(p, 1 / len(p))  # a non-uniform policy, so the check means something
+
+
+def test_uniform_policy_fills_templates_and_the_sampler_draws_from_it() -> None:
+    from proxmo_bench.batch_policy import StepContext
+    from proxmo_bench.oracle import ProbabilitySampler, UniformPolicy
+
+    info = {"admissible_actions": ["search[<query>]"], "instruction": "a red shoe, size 9"}
+    ctx = StepContext("proxmo/WebShop-v0", "page", info)
+    [(cands, p)] = UniformPolicy().action_probabilities([ctx])
+    assert cands == ["search[a red shoe, size 9]", "search[a red shoe]"]
+    np.testing.assert_allclose(p, [0.5, 0.5])
+    plain = StepContext("t", "o", {"admissible_actions": ["a", "b", "c"], "instruction": ""})
+    assert UniformPolicy().action_probabilities([plain])[0][0] == ["a", "b", "c"]
+    draws = [d.action for d in ProbabilitySampler(UniformPolicy(), seed=1).act_batch([ctx] * 40)]
+    again = [d.action for d in ProbabilitySampler(UniformPolicy(), seed=1).act_batch([ctx] * 40)]
+    assert draws == again and set(draws) == set(cands)

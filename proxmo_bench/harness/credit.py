@@ -8,8 +8,9 @@ advantages on the very same batch (:func:`proxmo_bench.oracle.score_estimators`)
 ``credit`` suite (``leaderboards/credit/results/<name>.json`` + ``plots/<name>/``) and
 re-renders its ``LEADERBOARD.md``: one table per setting.
 
-A trained policy is a training run folder (or its ``checkpoint.pt``): its config rebuilds the agent
-and the checkpoint's weights are loaded; the policy then samples at its training temperature.
+A trained policy is a training run folder (or its ``checkpoint.json``, or an older run's
+``checkpoint.pt``): its config rebuilds the agent and the checkpoint's weights are loaded; the
+policy then samples at its training temperature.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import numpy as np
 from proxmo_bench.oracle import (
     SCORES,
     EpsilonMixture,
+    ProbabilitySampler,
+    UniformPolicy,
     as_oracle_policy,
     diagnostics,
     oracle_values,
@@ -53,7 +56,7 @@ class CreditSetting:
 
     task: str
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    policy: str = "random"  # "random" or a training run folder / checkpoint.pt
+    policy: str = "random"  # "random" or a training run folder / checkpoint.json / checkpoint.pt
     epsilon: float = 0.0  # mix epsilon of uniform-random into the policy
     gamma: float = 0.95
     groups: int = 16
@@ -79,25 +82,33 @@ class CreditSetting:
 
 
 def load_policy(spec: str, *, seed: int) -> tuple[Any, dict[str, Any]]:
-    """``(policy, description)`` for ``"random"`` or a training run folder / ``checkpoint.pt``."""
-    if spec == "random":
-        from proxmo_bench.agents.random_agent import RandomAgent
+    """``(policy, description)`` for ``"random"`` or a training run folder / its
+    ``checkpoint.json`` / a format-1 ``checkpoint.pt`` (read by the one checkpoint loader, which
+    checks the files' digests and never unpickles code).
 
-        return RandomAgent(seed=seed), {"policy": "random"}
-    from proxmo_bench.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
-    from proxmo_bench.training.config import config_from_dict
+    Raises:
+        ValueError: no checkpoint there, or it does not load (``CheckpointError``).
+    """
+    if spec == "random":  # the oracle's own uniform policy, sampled (templates filled)
+        return ProbabilitySampler(UniformPolicy(), seed=seed), {"policy": "random"}
+    from proxmo_bench.training.checkpoint import (
+        CHECKPOINT_NAME,
+        LEGACY_CHECKPOINT_NAME,
+        find_checkpoint,
+        load_checkpoint,
+    )
+    from proxmo_bench.training.config import config_from_dict, migrate_legacy
     from proxmo_bench.training.policy import weights_sha256
     from proxmo_bench.training.trainer import build_policy
 
-    path = Path(spec)
-    ckpt = path / CHECKPOINT_NAME if path.is_dir() else path
-    if not ckpt.exists():
+    ckpt = find_checkpoint(spec)
+    if ckpt is None:
         raise ValueError(
-            f"policy must be 'random' or a training run folder / {CHECKPOINT_NAME}; "
-            f"{spec!r} has no checkpoint"
+            f"policy must be 'random' or a training run folder / {CHECKPOINT_NAME} / "
+            f"{LEGACY_CHECKPOINT_NAME}; {spec!r} has no checkpoint"
         )
     state = load_checkpoint(ckpt)
-    cfg = config_from_dict(state["config"])
+    cfg = config_from_dict(migrate_legacy(state["config"]))
     policy = build_policy(cfg)
     policy.load_state_dict(state["policy"])
     return policy, {
@@ -139,12 +150,11 @@ def run_credit(setting: CreditSetting, out: str | Path | None = None) -> dict[st
         if not hasattr(base, "action_probabilities"):
             raise ValueError("epsilon needs a policy that exposes probabilities")
         oracle_policy: Any = EpsilonMixture(base, setting.epsilon)  # type: ignore[arg-type]
-        from proxmo_bench.agents.random_agent import RandomAgent
-
-        collect_policy: Any = _MixturePolicy(policy, RandomAgent(seed=setting.seed), setting)
+        uniform = ProbabilitySampler(UniformPolicy(), seed=setting.seed)
+        collect_policy: Any = _MixturePolicy(policy, uniform, setting)
     else:
-        # "random": the oracle's own uniform policy (same distribution as the RandomAgent that
-        # collects the batch), which states its probabilities: the exact first-action expectation
+        # "random": the oracle's own uniform policy (the sampler that collected the batch draws
+        # from it), which states its probabilities: the exact first-action expectation
         oracle_policy = "random" if setting.policy == "random" else policy
         collect_policy = policy
     specs = [
