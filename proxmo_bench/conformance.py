@@ -6,7 +6,9 @@ Family tests (and third-party task authors) call :func:`check_task`; each check 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,12 +17,12 @@ import gymnasium
 import numpy as np
 from gymnasium.utils.env_checker import check_env
 
-from proxmo_bench.env import check_info, list_task_ids
+from proxmo_bench.env import MAX_ACTION_CHARS, check_info, list_task_ids
 from proxmo_bench.tasks import get_task_spec, make
 
-#: Action strings no env may crash on: empty, whitespace, huge, unicode, control characters,
-#: unbalanced brackets, JSON that is not a tool call, markup.
-HOSTILE_ACTIONS: tuple[str, ...] = (
+#: Hand-written action strings no env may crash on: empty, whitespace, long, unicode, control
+#: characters, unbalanced brackets, JSON that is not a tool call, markup, lone surrogates.
+_BASIC_HOSTILE_ACTIONS: tuple[str, ...] = (
     "",
     " ",
     "\n\t",
@@ -43,6 +45,68 @@ HOSTILE_ACTIONS: tuple[str, ...] = (
     "take -1 from 99999999999999999999",
     "None",
     "%s %d {0}",
+    "\ud800",
+    '{"name": "get_user_details", "arguments": {"user_id": "\\ud800"}}',
+    '{"name": "think", "arguments": {"thought": "\udfff"}}',
+)
+
+#: The fuzz families: ``(family, prefix, unit, suffix)``; an action of the family is ``prefix``,
+#: then ``unit`` repeated (the last copy cut short), then ``suffix``. Each one is the worst case of
+#: some parser when it backtracks: regexes such as ``(.+)\[(.+)\]`` or ``<action>(.*?)</action>``
+#: take time quadratic in the length on them, which a linear parser does not.
+HOSTILE_FAMILIES: tuple[tuple[str, str, str, str], ...] = (
+    ("open brackets", "", "[", ""),
+    ("close brackets", "", "]", ""),
+    ("click[ + open brackets", "click[", "[", ""),
+    ("click[x] + open brackets", "click[x]", "[", ""),
+    ("search[ + words", "search[", "red shoe ", "]"),
+    ("<action> tags", "", "<action>", ""),
+    ("</action> tags", "<action>", "</action>", ""),
+    ("<think> tags", "", "<think>", ""),
+    ("<think><action> tags", "", "<think><action>", ""),
+    ("quotes", '{"name": "', '"', '"}'),
+    ("open braces", "", "{", "}"),
+    ("nested JSON objects", '{"name": "think", "arguments": ', '{"a": ', "}"),
+    ("nested JSON lists", '{"name": "think", "arguments": {"thought": ', "[", "}}"),
+    ("lone surrogates", "", "\ud800", ""),
+    (
+        "surrogate tool argument",
+        '{"name": "get_user_details", "arguments": {"user_id": "',
+        "\ud800",
+        '"}}',
+    ),
+    (
+        "escaped surrogate argument",
+        '<action>{"name": "get_user_details", "arguments": {"user_id": "',
+        "\\ud800",
+        '"}}</action>',
+    ),
+)
+
+#: Lengths of the fuzz actions: at the bound (the parsers' worst case) and just over it (refused
+#: by ``TextEnv.step`` before the family sees it).
+HOSTILE_SIZES: tuple[int, ...] = (MAX_ACTION_CHARS, MAX_ACTION_CHARS + 1)
+
+
+def hostile_action(prefix: str, unit: str, suffix: str, length: int) -> str:
+    """``prefix + unit * k + suffix`` cut to exactly ``length`` characters (the last unit cut)."""
+    body = max(0, length - len(prefix) - len(suffix))
+    return prefix + (unit * (body // len(unit) + 1))[:body] + suffix
+
+
+#: Action family -> its action strings: ``"basic"`` (the hand-written cases) and the fuzz families
+#: at every size of :data:`HOSTILE_SIZES`.
+HOSTILE_ACTIONS_BY_FAMILY: dict[str, tuple[str, ...]] = {
+    "basic": _BASIC_HOSTILE_ACTIONS,
+    **{
+        family: tuple(hostile_action(prefix, unit, suffix, n) for n in HOSTILE_SIZES)
+        for family, prefix, unit, suffix in HOSTILE_FAMILIES
+    },
+}
+
+#: Action strings no env may crash on (every family of :data:`HOSTILE_ACTIONS_BY_FAMILY`).
+HOSTILE_ACTIONS: tuple[str, ...] = tuple(
+    action for actions in HOSTILE_ACTIONS_BY_FAMILY.values() for action in actions
 )
 
 Trajectory = list[tuple[str, float, bool, bool, dict[str, Any]]]
@@ -195,6 +259,56 @@ def check_any_string_is_an_action(env: gymnasium.Env[str, str], seed: int = 1) -
         assert isinstance(obs, str) and obs, f"step({action!r:.60}) must return a non-empty str"
         check_info(info, f"info after step({action!r:.40})")
         assert isinstance(info["action_valid"], bool)
+
+
+def slowest_hostile_steps(
+    env: gymnasium.Env[str, str], seed: int = 1, repeat: int = 1
+) -> dict[str, tuple[float, str]]:
+    """Family of :data:`HOSTILE_ACTIONS_BY_FAMILY` -> ``(seconds, action)`` of its slowest step.
+
+    Each action is stepped ``repeat`` times, each time from a fresh ``reset(seed=seed)``, and
+    costs the fastest of those steps (the machine's noise and one-off warm-ups left out); only
+    the ``step`` call is timed (wall clock, ``time.perf_counter``). A step that raises is timed
+    up to the raise.
+    """
+    out: dict[str, tuple[float, str]] = {}
+    for family, actions in HOSTILE_ACTIONS_BY_FAMILY.items():
+        for action in actions:
+            best = float("inf")
+            for _ in range(max(1, repeat)):
+                env.reset(seed=seed)
+                t0 = time.perf_counter()
+                # a raise is timed all the same; check_any_string_is_an_action reports it
+                with contextlib.suppress(Exception):
+                    env.step(action)
+                best = min(best, time.perf_counter() - t0)
+            if family not in out or best > out[family][0]:
+                out[family] = (best, action)
+    return out
+
+
+def check_action_speed(
+    env: gymnasium.Env[str, str], budget_s: float = 0.05, seed: int = 1, repeat: int = 3
+) -> None:
+    """Every hostile action steps within ``budget_s`` seconds (default 50 ms).
+
+    A wall-clock check, so not part of :func:`check_task` (tests must not depend on the machine's
+    speed); ``benchmarks/bench_hostile_actions.py --check`` runs it. A slow step is almost always a
+    regex that backtracks (nested or overlapping quantifiers): parse with ``str.find`` /
+    ``str.partition`` scans or an unambiguous pattern instead.
+    """
+    slow = {
+        family: (dt, action)
+        for family, (dt, action) in slowest_hostile_steps(env, seed=seed, repeat=repeat).items()
+        if dt > budget_s
+    }
+    assert not slow, "hostile actions step too slowly (budget {:.0f} ms): {}".format(
+        budget_s * 1e3,
+        "; ".join(
+            f"{family}: {dt * 1e3:.0f} ms on {len(action)} chars {action[:30]!r}..."
+            for family, (dt, action) in slow.items()
+        ),
+    )
 
 
 def check_invalid_action_flagged(env: gymnasium.Env[str, str], seed: int = 1) -> None:

@@ -8,6 +8,8 @@ the episode ended, and rendering. A family implements two methods:
   (already seeded) and ``options`` (``task_id``/``split``).
 - ``_step(action) -> (obs, reward, terminated, info)``: apply one action string. An action the env
   cannot use must not raise: return ``info["action_valid"] = False`` and an observation that says so.
+  ``_step`` only sees actions of at most :data:`MAX_ACTION_CHARS` characters (``step`` refuses
+  longer ones as invalid, state unchanged); its parsing must take time linear in the length.
 
 and, where it can, ``task_ids(split)``: the task ids of a split in a stable order (evaluation draws
 its episodes from this list; :func:`list_task_ids` reads it from a possibly wrapped env).
@@ -33,6 +35,20 @@ INFO_TYPES: dict[str, type | tuple[type, ...]] = {
     "won": bool,
     "score": (float, int),
 }
+
+#: Longest action string (in characters) an env reads. ``TextEnv.step`` refuses a longer one as an
+#: invalid action before the family sees it, so every parser's cost is bounded (a policy's
+#: answer is a few hundred tokens; 64 Ki characters leaves room for long tool calls).
+MAX_ACTION_CHARS = 65_536
+
+
+def too_long_message(length: int) -> str:
+    """The observation for an action of ``length`` > :data:`MAX_ACTION_CHARS` characters."""
+    return (
+        f"Invalid action: it has {length} characters, more than the {MAX_ACTION_CHARS} an action "
+        "may have. Nothing happens."
+    )
+
 
 _PRINTABLE = np.array(
     list(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789[]{}:,.\"'-_")
@@ -243,6 +259,11 @@ class TextEnv(gymnasium.Env[str, str]):
         if not isinstance(action, str):
             info = {**self._last_info, "action_valid": False}
             obs = f"Actions must be strings; got {type(action).__name__}. Nothing happens."
+            self._last_obs, self._last_info = obs, info
+            return obs, 0.0, False, False, copy_info(info)
+        if len(action) > MAX_ACTION_CHARS:
+            info = {**self._last_info, "action_valid": False}
+            obs = too_long_message(len(action))
             self._last_obs, self._last_info = obs, info
             return obs, 0.0, False, False, copy_info(info)
         obs, reward, terminated, info = self._step(action)

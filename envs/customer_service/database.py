@@ -27,9 +27,14 @@ _DELETED: Any = object()
 
 
 def record_digest(record: Any) -> str:
-    """SHA-256 of a record as canonical JSON (sorted keys; ``1`` and ``1.0`` stay distinct)."""
+    """SHA-256 of a record as canonical JSON (sorted keys; ``1`` and ``1.0`` stay distinct).
+
+    Never raises on text: tools refuse arguments that are not valid Unicode, and should a lone
+    surrogate reach a record anyway it is hashed by its code point (``surrogatepass``), which
+    leaves the digest of every valid text unchanged.
+    """
     text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Table(Generic[R]):
@@ -171,7 +176,7 @@ class Database:
         h = hashlib.sha256(self.base_id.encode("utf-8"))
         for name in sorted(self.tables):
             for key, digest in self.tables[name].changed_digests():
-                h.update(f"\x00{name}\x00{key}\x00{digest}".encode())
+                h.update(f"\x00{name}\x00{key}\x00{digest}".encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
     def materialize(self) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,9 @@ Turns alternate as in a conversation: the customer ("user") speaks first; the ag
 until it sends a message (tool calls keep the turn with the agent); then the customer answers.
 The customer ends the episode with the stop token, the agent with ``transfer_to_human_agents``;
 ``max_steps`` actions in total truncate it. Both players receive the task reward at the end (the
-customer is cooperative: it succeeds when its request is served as the gold solution says).
+customer is cooperative: it succeeds when its request is served as the gold solution says). An
+agent action longer than :data:`~proxmo_bench.env.MAX_ACTION_CHARS` is refused as the
+single-agent view refuses it (``action_valid=False``, the turn stays with the agent).
 
 The customer's observations start with its hidden instruction; the agent's start with the policy
 and the tools. Observations are :class:`TextObservation` strings (a ``str`` with a ``dtype``
@@ -19,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pettingzoo import AECEnv
 
-from proxmo_bench.env import TextSpace
+from proxmo_bench.env import MAX_ACTION_CHARS, TextSpace, too_long_message
 from proxmo_bench.envs.customer_service.domain import Domain
 from proxmo_bench.envs.customer_service.env import agent_instruction, load_domain
 from proxmo_bench.envs.customer_service.episode import Episode
@@ -139,6 +141,9 @@ class CustomerServiceAEC(AECEnv[str, str, str]):
             self._obs["agent"] = f"Customer: {text}"
             self.agent_selection = "agent"
             done = STOP_TOKEN in text
+        elif len(text) > MAX_ACTION_CHARS:  # refused as TextEnv.step refuses it; turn kept
+            self._obs["agent"] = too_long_message(len(text))
+            self.infos["agent"] = {**self._info("agent"), "action_valid": False}
         else:
             turn = self.episode.agent_acts(text)
             if turn.message is None:

@@ -4,9 +4,10 @@ A domain writes one :class:`ToolKit` subclass whose tool methods are marked with
 Each method takes JSON-typed arguments (``str``, ``int``, ``float``, ``bool``, ``Literal[...]``,
 ``list[...]``, ``dict[str, Any]`` or a ``TypedDict``), documents them in a Google-style ``Args:``
 section, returns the observation string, and signals a refused request by raising
-:class:`ToolError`. :meth:`ToolKit.invoke` validates the arguments against the signature before the
-method runs and turns every failure into an ``"Error: ..."`` message with the database unchanged,
-so no tool call can crash an episode or leave a half-applied write behind.
+:class:`ToolError`. :meth:`ToolKit.invoke` validates the arguments against the signature (and
+refuses text that is not valid Unicode, such as a lone surrogate from a ``"\\ud800"`` JSON escape)
+before the method runs and turns every failure into an ``"Error: ..."`` message with the database
+unchanged, so no tool call can crash an episode or leave a half-applied write behind.
 """
 
 from __future__ import annotations
@@ -192,6 +193,45 @@ def validate(value: Any, ann: Any, where: str) -> str | None:
     return f"{where} must be {_describe(ann)}, got {type(value).__name__} {_short(value)}"
 
 
+def unencodable_text(value: Any, where: str) -> str | None:
+    """None when every string in ``value`` (decoded JSON; dict keys included) encodes as UTF-8;
+    else what is wrong with the first one that does not (a lone surrogate such as ``"\\ud800"``,
+    which a JSON escape can produce and no database record may hold), naming ``where``.
+
+    Iterative (any nesting depth) and linear in the size of ``value``.
+    """
+    # (value, path): path is None or (parent path, key or index), rendered only on failure.
+    stack: list[tuple[Any, Any]] = [(value, None)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = item[exc.start : exc.end]
+                return (
+                    f"{where}{_render_path(path)} holds text that is not valid Unicode "
+                    f"({bad!r:.20} at character {exc.start}); send UTF-8 text, without lone "
+                    "surrogates"
+                )
+        elif isinstance(item, Mapping):
+            children = list(item.items())
+            for key, child in reversed(children):
+                stack.append((child, (path, key)))
+                stack.append((key, (path, key)))  # the key itself, checked before its value
+        elif isinstance(item, list | tuple):
+            stack.extend((child, (path, i)) for i, child in reversed(list(enumerate(item))))
+    return None
+
+
+def _render_path(path: Any) -> str:
+    parts: list[str] = []
+    while path is not None:
+        path, key = path
+        parts.append(f"[{key}]" if isinstance(key, int) else f"[{key!r:.40}]")
+    return "".join(reversed(parts))
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -282,7 +322,8 @@ class ToolKit:
         return [spec.schema() for spec in cls.specs().values()]
 
     def check_arguments(self, name: str, arguments: Any) -> str | None:
-        """None when ``name`` is a tool and ``arguments`` fit its signature; else the problem."""
+        """None when ``name`` is a tool and ``arguments`` fit its signature (every string of them
+        UTF-8 text); else the problem."""
         spec = self.specs().get(name)
         if spec is None:
             return f"unknown tool {name!r}; tools: {', '.join(self.specs())}"
@@ -294,6 +335,10 @@ class ToolKit:
         missing = [p for p in spec.required if p not in arguments]
         if missing:
             return f"{name}: missing required argument {missing[0]!r}"
+        for pname, value in arguments.items():
+            err = unencodable_text(value, f"{name}: argument {pname!r}")
+            if err:
+                return err
         for pname, value in arguments.items():
             err = validate(value, spec.params[pname], f"{name}: argument {pname!r}")
             if err:

@@ -107,6 +107,12 @@ def check_saved_index(folder: Path, settings: dict[str, Setting]) -> str | None:
     return check_digest(folder / DIGEST_FILE, INDEX_CACHE, settings, files)
 
 
+#: Query terms scored at most (the first ones, after tokenising and dropping unknown words):
+#: Lucene's default ``maxClauseCount``, the bound of upstream's pyserini search. Real queries are
+#: far shorter; it keeps a hostile 64 KiB query's step in milliseconds (scoring is per term).
+MAX_QUERY_TERMS = 1024
+
+
 class SearchIndex:
     """A BM25 index over a list of products; built once per catalogue.
 
@@ -204,7 +210,7 @@ class SearchIndex:
 
     def search(self, query: str, k: int = SEARCH_RETURN_N) -> list[str]:
         """ASINs of the top ``k`` products for ``query``, best first (empty if nothing matches)."""
-        terms = [t for t in self._tokenize([query])[0] if t in self._vocab]
+        terms = [t for t in self._tokenize([query])[0] if t in self._vocab][:MAX_QUERY_TERMS]
         if not terms:
             return []
         scores = np.asarray(self._retriever.get_scores(terms), dtype=np.float64)

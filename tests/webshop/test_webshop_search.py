@@ -64,3 +64,12 @@ def test_index_saved_and_loaded_from_disk(tmp_path: Path) -> None:
         assert loaded.search(query) == built.search(query) != []
     changed = SearchIndex(products[:100], cache_dir=tmp_path)  # other documents: other key
     assert not changed.loaded_from_cache and len(list(tmp_path.iterdir())) == 2
+
+
+def test_query_terms_beyond_the_clause_bound_are_not_scored() -> None:
+    from proxmo_bench.envs.webshop.search import MAX_QUERY_TERMS
+
+    index = SearchIndex([item("A1", "mug"), item("A2", "plate"), item("A3", "mug plate")])
+    head = "mug " * MAX_QUERY_TERMS
+    assert index.search(head + "plate " * 50) == index.search(head) == ["A1", "A3"]
+    assert "A2" in index.search("plate " + head)  # a term within the bound is scored

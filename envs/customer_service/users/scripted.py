@@ -37,15 +37,36 @@ _PERSONA = re.compile(r"^You are [a-z-]+(?:(?:, |,? and )[a-z-]+)*\.\s*")
 _SENTENCE_END = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z#])|(?<=;)\s+(?=(?:Return|Cancel|For|Exchange|Modify|Change)\b)"
 )
-_ASKS_CONFIRMATION = re.compile(
+# What the agent's message asks, by keywords matched case-insensitively. An ASCII message (the
+# usual case) is lowercased and searched case-sensitively: sre then skips ahead by the keywords'
+# first letters instead of trying every alternative at every word boundary (~10x faster on a long
+# message), with the same matches, since on ASCII text re.IGNORECASE equates only a letter's two
+# cases. Other messages go through the re.IGNORECASE patterns.
+_CONFIRMATION_WORDS = (
     r"\b(confirm|proceed|go ahead|yes or no|yes/no|shall i|should i|do you want me"
-    r"|would you like me)\b",
-    re.IGNORECASE,
+    r"|would you like me)\b"
 )
-_ASKS_IDENTITY = re.compile(
-    r"\b(your (full )?name|zip|email|user id|user ID|identify|authenticate|verify your)\b",
-    re.IGNORECASE,
-)
+_IDENTITY_WORDS = r"\b(your (full )?name|zip|email|user id|identify|authenticate|verify your)\b"
+_ASKS_CONFIRMATION = (re.compile(_CONFIRMATION_WORDS), re.compile(_CONFIRMATION_WORDS, re.I))
+_ASKS_IDENTITY = (re.compile(_IDENTITY_WORDS), re.compile(_IDENTITY_WORDS, re.I))
+
+
+def _asks(patterns: tuple[re.Pattern[str], re.Pattern[str]], message: str) -> bool:
+    if message.isascii():
+        return patterns[0].search(message.lower()) is not None
+    return patterns[1].search(message) is not None
+
+
+def asks_confirmation(message: str) -> bool:
+    """Whether ``message`` asks for a confirmation ("confirm", "proceed", "yes/no", ...)."""
+    return _asks(_ASKS_CONFIRMATION, message)
+
+
+def asks_identity(message: str) -> bool:
+    """Whether ``message`` asks who the customer is (name, zip, email, user id, ...)."""
+    return _asks(_ASKS_IDENTITY, message)
+
+
 _PRONOUNS = (
     (re.compile(r"\byou are\b"), "I am"),
     (re.compile(r"\bYou are\b"), "I am"),
@@ -114,13 +135,9 @@ class ScriptedUser:
         return "Hi! " + self._next_request()
 
     def respond(self, message: str) -> str:
-        if self.script.identity and _ASKS_IDENTITY.search(message):
+        if self.script.identity and asks_identity(message):
             return self.script.identity
-        if (
-            self._said
-            and self._confirmations < MAX_CONFIRMATIONS
-            and _ASKS_CONFIRMATION.search(message)
-        ):
+        if self._said and self._confirmations < MAX_CONFIRMATIONS and asks_confirmation(message):
             self._confirmations += 1
             return "Yes, please go ahead."
         if self._said < len(self.script.requests):
