@@ -77,14 +77,14 @@ def run_config(m: Manifest, seed: int, out_dir: Path) -> Any:
     Raises:
         ValueError: the submission is not a trained one (no training section).
     """
-    from proxmo_bench.training.config import config_from_dict
+    from proxmo_bench.training.config import config_from_dict, migrate_legacy
 
     if m.training is None:
         raise ValueError(
             f"{m.name} is not a trained submission (its manifest has no training section); "
             "baseline agents are checked by `leaderboard verify`"
         )
-    data: dict[str, Any] = dict(m.training.config)
+    data: dict[str, Any] = migrate_legacy(m.training.config)  # older manifests' flat fields
     data.update(
         task=m.task.id,
         env_kwargs={k: v for k, v in m.task.env_kwargs.items() if k != "max_episode_steps"},

@@ -664,8 +664,9 @@ def migrate_legacy(data: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(data)
     if out.get("light_relations") is False:  # retired option, off: nothing to carry over
         del out["light_relations"]
-    if "estimator_params" not in out:
+    if "estimator_params" not in out and not ({"gamma", "temperature"} & set(out)):
         return out
+    out.setdefault("estimator_params", {})
     from proxmo_bench.estimators import estimator_params
 
     name = out.pop("estimator", "gigpo")

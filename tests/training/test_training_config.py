@@ -250,3 +250,14 @@ def test_loss_aggregation_is_a_config_choice() -> None:
     with pytest.raises(ConfigError) as err:
         load_config(None, ["loss_agg_mode=token-sum"])
     assert err.value.field == "loss_agg_mode"
+
+
+def test_flat_configs_of_the_first_manifests_migrate() -> None:
+    from proxmo_bench.training.config import migrate_legacy
+
+    old = {"estimator": "gigpo", "gamma": 0.9, "temperature": 0.7, "updates": 3}
+    new = migrate_legacy(old)
+    assert new["estimator"] == {"name": "gigpo", "gamma": 0.9}
+    assert new["sampling_temperature"] == 0.7 and "gamma" not in new and "temperature" not in new
+    assert migrate_legacy({"estimator": "grpo", "gamma": 0.95})["estimator"] == {"name": "grpo"}
+    assert migrate_legacy({"updates": 3}) == {"updates": 3}
