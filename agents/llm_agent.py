@@ -207,7 +207,8 @@ class LLMAgent:
             return str(text) + self.response_prefix
         return user + "\nAnswer: " + self.response_prefix
 
-    def _encode_prompts(self, contexts: Sequence[StepContext]) -> list[torch.Tensor]:
+    def encode_prompts(self, contexts: Sequence[StepContext]) -> list[torch.Tensor]:
+        """The prompt token ids of each context, as generation sees them (left-truncated)."""
         self.tokenizer.truncation_side = "left"  # keep the end: current observation and format
         enc = self.tokenizer(
             [self.prompt_text(c) for c in contexts],
@@ -223,7 +224,7 @@ class LLMAgent:
         out: list[Decision] = []
         for start in range(0, len(contexts), self.gen_batch_size):
             chunk = contexts[start : start + self.gen_batch_size]
-            prompts = self._encode_prompts(chunk)
+            prompts = self.encode_prompts(chunk)
             if self._vllm is not None:
                 gens = self._generate_vllm(prompts, greedy)
             else:

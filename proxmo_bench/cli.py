@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Annotated, Any
 
@@ -658,6 +659,17 @@ def leaderboard_verify(
             "has them), always (fail without them), never"
         ),
     ] = "auto",
+    llm_model: Annotated[
+        str | None,
+        typer.Option(
+            help="an LLM submission: score every recorded action under this model (path, hub id "
+            "or tiny-random; the shipped weights are loaded on it) and fail on actions it would "
+            "almost never write"
+        ),
+    ] = None,
+    llm_threshold: Annotated[
+        float, typer.Option(help="flag a step below this many nats per answer token")
+    ] = math.log(1e-3),
 ) -> None:
     """Replay the episodes through the envs, then re-run the policy where its weights travel;
     fails on any difference."""
@@ -677,7 +689,36 @@ def leaderboard_verify(
         + ("[green]all reproduce[/green]" if report.ok else "[red]mismatch[/red]")
     )
     ok = report.ok and _verify_policy(path, policy)
+    if llm_model is not None:
+        ok = _verify_llm(path, llm_model, llm_threshold) and ok
     raise typer.Exit(0 if ok else 1)
+
+
+def _verify_llm(path: str, model: str, threshold: float) -> bool:
+    """``verify --llm-model``: the recorded actions' log-probabilities; whether none is flagged."""
+    from rich.markup import escape
+
+    from proxmo_bench.harness.llm_check import check_llm_submission
+    from proxmo_bench.leaderboard import validate_submission
+
+    try:
+        reports = check_llm_submission(validate_submission(path), model, threshold=threshold)
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        return False
+    ok = True
+    for seed, rep in reports.items():
+        ok = ok and rep.ok
+        colour = "green" if rep.ok else "red"
+        console.print(f"[{colour}]run {seed}: {escape(rep.summary())}[/{colour}]")
+        for f in rep.flagged[:10]:
+            console.print(
+                f"  [red]{escape(f.task_id)} step {f.step}: {escape(repr(f.action))} scores "
+                f"{f.logprob_per_token:.2f} nats/token[/red]"
+            )
+        for problem in rep.problems[:10]:
+            console.print(f"  [red]{escape(problem)}[/red]")
+    return ok
 
 
 def _verify_policy(path: str, mode: str) -> bool:
