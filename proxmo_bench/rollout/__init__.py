@@ -21,9 +21,12 @@ from proxmo_bench.rollout.records import (
 
 
 def make_backend(kind: str, *, n_workers: int = 2, timeout_s: float = 60.0) -> EnvBackend:
-    """An env backend by name: ``"inprocess"``, ``"subprocess"`` or ``"ray"`` (the ``[ray]`` extra)."""
+    """An env backend by name: ``"inprocess"``, ``"subprocess"`` or ``"ray"`` (the ``[ray]`` extra).
+
+    ``timeout_s`` bounds each env call (one reset or one step) in every backend.
+    """
     if kind == "inprocess":
-        return InProcessBackend()
+        return InProcessBackend(timeout_s=timeout_s)
     if kind == "subprocess":
         return SubprocessBackend(n_workers, timeout_s=timeout_s)
     if kind == "ray":

@@ -291,7 +291,8 @@ class TrainConfig(BaseModel):
     env_workers: PositiveInt = 2
     """Worker processes / Ray actors for the subprocess and ray backends."""
     env_timeout_s: PositiveFloat = 120.0
-    """A worker that does not answer a batched request within this is treated as hung."""
+    """Seconds one env call (reset or step) may take; past it that env's episode ends as an env
+    error (the other envs of its worker go on)."""
 
     # ---- optimisation -------------------------------------------------------------------------------
     updates: PositiveInt = 150

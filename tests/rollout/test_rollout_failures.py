@@ -77,9 +77,8 @@ def test_dead_worker_becomes_env_error_and_batch_goes_on() -> None:
         batch = _run(backend, "crash")
         assert batch.records[0].termination == "env_error"
         assert "died" in batch.records[0].reason
-        # slot 2 lived in the same worker: gone too, with the same reason
-        assert batch.records[2].termination == "env_error"
-        assert [batch.records[i].termination for i in (1, 3)] == ["step_limit", "step_limit"]
+        # slot 2 lived in the same worker: rebuilt on a fresh one by replay, it plays on
+        assert [batch.records[i].termination for i in (1, 2, 3)] == ["step_limit"] * 3
         # the pool recovers for the next batch
         again = _run(backend, "look")
         assert all(r.termination == "step_limit" for r in again.records)
