@@ -60,8 +60,12 @@ import numpy.typing as npt
 
 from proxmo_bench.batch_policy import BatchPolicy, Decision, StepContext
 from proxmo_bench.estimators import StepBatch
-from proxmo_bench.estimators.anchor_groups import anchor_groups
-from proxmo_bench.estimators.proximity import tfidf_entries
+from proxmo_bench.estimators.diagnostics import (
+    diagnostics,
+    effective_neighbours,
+    identical_return_share,
+    singleton_step_group_rate,
+)
 from proxmo_bench.rollout.records import EpisodeRecord, replay_episode
 from proxmo_bench.tasks import make
 
@@ -909,80 +913,6 @@ def score_advantages(
         )
         out[name] = {"value": point[name], "low": lo, "high": hi}
     return out
-
-
-# ---- diagnostics ----------------------------------------------------------------------------------
-def singleton_step_group_rate(batch: StepBatch, similarity: float | None = None) -> float:
-    """Share of rows whose GiGPO step group (same group, same anchor) holds that row alone: for
-    those GiGPO's step advantage is 0."""
-    if not len(batch):
-        return float("nan")
-    codes = anchor_groups(batch, similarity)
-    sizes = np.bincount(codes)
-    return float(np.mean(sizes[codes] == 1))
-
-
-def effective_neighbours(
-    batch: StepBatch, *, temperature: float = 0.1, compat: Literal["paper", "reference"] = "paper"
-) -> FloatArray:
-    """(N,) ProxMO's effective number of neighbours of every row, ``1 / sum_j w_ij^2`` over its
-    soft-baseline weights ``w_ij = softmax_j(cos(tfidf(s_i), tfidf(s_j)) / T)`` (rows of its
-    group, itself included): 1 = the baseline is the row's own return (step advantage 0), the
-    group's row count = a plain group mean."""
-    n_anchor = len(batch.anchor_values)
-    out = np.ones(len(batch))
-    if not len(batch):
-        return out
-    anchor_count = np.bincount(batch.anchor_index, minlength=n_anchor)
-    entries = tfidf_entries(batch.anchor_values, anchor_count, compat)
-    for gi in range(batch.n_groups):
-        rows = np.flatnonzero(batch.group_index == gi)
-        anchors, pair_of_row, m = np.unique(
-            batch.anchor_index[rows], return_inverse=True, return_counts=True
-        )
-        if entries is None:
-            out[rows] = len(rows)
-            continue
-        doc, term, value, n_terms = entries
-        X = np.zeros((len(anchors), n_terms))
-        for k, a in enumerate(anchors.tolist()):
-            sel = doc == a
-            X[k, term[sel]] = value[sel]
-        logits = (X @ X.T) / temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        E = np.exp(logits)
-        W = E / (E @ m)[:, None]  # weight of one row of anchor j, seen from anchor i
-        n_eff = 1.0 / ((W * W) @ m)
-        out[rows] = n_eff[pair_of_row.reshape(-1)]
-    return out
-
-
-def identical_return_share(batch: StepBatch) -> float:
-    """Share of groups whose trajectories all have the same undiscounted return (GRPO's and RLOO's
-    advantages are then 0 for the whole group)."""
-    ret = np.bincount(batch.traj_index, weights=batch.reward, minlength=batch.n_traj)
-    tg = batch.traj_group
-    same = 0
-    for gi in range(batch.n_groups):
-        r = ret[tg == gi]
-        same += bool(len(r) and np.allclose(r, r[0]))
-    return same / max(batch.n_groups, 1)
-
-
-def diagnostics(batch: StepBatch, *, temperature: float = 0.1) -> dict[str, float]:
-    """The batch properties that explain the scores (see the three functions above)."""
-    return {
-        "gigpo_singleton_rate": singleton_step_group_rate(batch),
-        "proxmo_effective_neighbours": float(
-            effective_neighbours(batch, temperature=temperature).mean()
-        ),
-        "proxmo_effective_neighbours_reference": float(
-            effective_neighbours(batch, temperature=temperature, compat="reference").mean()
-        ),
-        "identical_return_groups": identical_return_share(batch),
-        "rows": float(len(batch)),
-        "groups": float(batch.n_groups),
-    }
 
 
 def score_estimators(

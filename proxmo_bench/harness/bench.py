@@ -30,7 +30,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,9 @@ class RunResult:
     train_config: dict[str, Any]
     #: Training episodes that ended in an env error (a crashed or hung env; the batch went on).
     train_env_errors: int = 0
+    #: The credit diagnostics of the last update (``training.trainer.CREDIT_METRICS``; None where
+    #: undefined); empty for runs finished before they were recorded.
+    credit: dict[str, float | None] = field(default_factory=dict)
 
 
 def _curve(metrics: Sequence[dict[str, Any]]) -> list[CurvePoint]:
@@ -87,6 +90,12 @@ def _curve(metrics: Sequence[dict[str, Any]]) -> list[CurvePoint]:
         for m in metrics
         if "eval/success_rate" in m
     ]
+
+
+def _last_credit(metrics: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[str, float | None]:
+    """The ``keys`` of the last update record that has them (an update's credit diagnostics)."""
+    updates = [m for m in metrics if keys and keys[0] in m]
+    return {k: updates[-1].get(k) for k in keys} if updates else {}
 
 
 def _result_path(cfg: BenchConfig, task: str, est: str, seed: int) -> Path:
@@ -111,6 +120,7 @@ def load_run(cfg: BenchConfig, task: str, estimator: str, seed: int) -> RunResul
         wall_clock_s=float(data["wall_clock_s"]),
         train_env_errors=int(data.get("train_env_errors", 0)),
         train_config=data["train_config"],
+        credit=data.get("credit", {}),
     )
 
 
@@ -134,6 +144,7 @@ def execute_run(
     from proxmo_bench.harness.evaluate import eval_groups
     from proxmo_bench.training import Trainer, build_policy
     from proxmo_bench.training.policy import weights_sha256
+    from proxmo_bench.training.trainer import CREDIT_METRICS
 
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
@@ -164,6 +175,7 @@ def execute_run(
         wall_clock_s=wall,
         train_config=tcfg.to_dict(),
         train_env_errors=int(sum(m.get("train/env_errors", 0) for m in result.metrics)),
+        credit=_last_credit(result.metrics, CREDIT_METRICS),
     )
     payload = {
         "curve": [p.model_dump() for p in out.curve],
@@ -172,6 +184,7 @@ def execute_run(
         "wall_clock_s": out.wall_clock_s,
         "train_env_errors": out.train_env_errors,
         "train_config": out.train_config,
+        "credit": out.credit,
     }
     # the marker of a finished run appears last, atomically
     write_atomic(run_dir / RESULT, json.dumps(payload, indent=1, sort_keys=True, default=str))
@@ -563,8 +576,19 @@ def summarize(cfg: BenchConfig, results: dict[tuple[str, str, int], RunResult]) 
                 est: [results[(task, est, s)].train_env_errors for s in cfg.seeds]
                 for est in cfg.estimators
             },
+            # the last update's credit diagnostics per seed (training.trainer.CREDIT_METRICS)
+            "credit_diagnostics": {
+                est: _credit_per_seed([results[(task, est, s)] for s in cfg.seeds])
+                for est in cfg.estimators
+            },
         }
     return summary
+
+
+def _credit_per_seed(runs: Sequence[RunResult]) -> dict[str, list[float | None]]:
+    """Each credit diagnostic's last-update value per run (None where a run lacks it)."""
+    keys = list(dict.fromkeys(k for r in runs for k in r.credit))
+    return {k: [r.credit.get(k) for r in runs] for k in keys}
 
 
 def run_bench(cfg: BenchConfig) -> BenchResult:

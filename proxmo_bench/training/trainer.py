@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from proxmo_bench.atomic_files import write_atomic
+from proxmo_bench.estimators.diagnostics import credit_diagnostics
 from proxmo_bench.rollout import EnvBackend, make_backend, write_episodes
 from proxmo_bench.rollout.group import GroupSpec, RolloutBatch, StepRow, collect_groups
 from proxmo_bench.training.checkpoint import (
@@ -53,6 +54,21 @@ from proxmo_bench.training.resume import ConfigDriftError, config_changes, recor
 
 #: Eval episodes reset from seeds ``EVAL_SEED_BASE + i``: the same tasks for every run and estimator.
 EVAL_SEED_BASE = 1_000_000
+#: The credit diagnostics of every update's metrics record
+#: (:func:`~proxmo_bench.estimators.diagnostics.credit_diagnostics` on the update's training rows
+#: and advantages, whatever estimator trains; ``adv/std`` is the advantages' std): JSON null where
+#: undefined (no training rows, an empty third of turns).
+CREDIT_METRICS = (
+    "credit/identical_return_groups",
+    "credit/gigpo_singleton_rate",
+    "credit/proxmo_effective_neighbours",
+    "credit/psc_weight_min",
+    "credit/psc_weight_max",
+    "credit/adv_abs_first_third",
+    "credit/adv_abs_middle_third",
+    "credit/adv_abs_last_third",
+    "adv/std",
+)
 
 
 @dataclass
@@ -516,6 +532,7 @@ class Trainer:
         record.update(stats)
         record["adv/mean"] = float(adv.mean()) if len(adv) else 0.0
         record["adv/std"] = float(adv.std()) if len(adv) else 0.0
+        record.update(self._credit(batch, rows, adv))
         record["time/rollout_s"] = t1 - t0
         record["time/update_s"] = t2 - t1
         record["time/policy_s"] = batch.policy_seconds
@@ -523,6 +540,15 @@ class Trainer:
         if (cfg.eval_every and self.update % cfg.eval_every == 0) or self.update == cfg.updates:
             record.update(self.evaluate(save_as=f"eval_{self.update:05d}"))
         return record
+
+    def _credit(
+        self, batch: RolloutBatch, rows: Sequence[StepRow], adv: np.ndarray
+    ) -> dict[str, float]:
+        """The ``credit/`` part of an update's record (:data:`CREDIT_METRICS`); reads only, so
+        training draws and computes exactly what it would without it."""
+        steps = batch.step_batch(rows)
+        found = credit_diagnostics(steps, adv, self.estimator)
+        return {f"credit/{k}": v for k, v in found.items()}
 
 
 def _eval_part(record: dict[str, Any]) -> dict[str, float]:
