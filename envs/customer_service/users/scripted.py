@@ -5,11 +5,17 @@ The instruction is read as: an identity sentence ("Your name is X and your zip c
 dropped, then the requests, one per sentence. The customer opens with its identity, then answers
 each agent message in turn:
 
-1. a question about identity (name, zip, email, user id) -> the identity again;
-2. a request for confirmation ("confirm", "proceed", "yes/no", ...) -> "Yes, please go ahead."
+1. a closing question ("anything else?", "is that all?") -> the agent reports the request done:
+   the next request, or thanks and the stop token when every request has been said. This comes
+   first, so a completion report that also quotes a record (an address with its zip, an email) or
+   offers more help ("would you like me to help with anything else?") is not taken for an
+   identity question or a confirmation request, which would restate the identity or say yes
+   instead of moving on;
+2. a question about identity (name, zip, email, user id) -> the identity again;
+3. a request for confirmation ("confirm", "proceed", "yes/no", ...) -> "Yes, please go ahead."
    (at most twice per request, so an agent that keeps asking cannot stall the conversation);
-3. otherwise the next request not yet said;
-4. when every request has been said -> thanks and the stop token.
+4. otherwise the next request not yet said;
+5. when every request has been said -> thanks and the stop token.
 
 Retail train instructions follow exactly this template; free-form instructions (retail test/dev,
 airline) work the same way sentence by sentence, with "you/your" turned into "I/my".
@@ -47,6 +53,10 @@ _CONFIRMATION_WORDS = (
     r"|would you like me)\b"
 )
 _IDENTITY_WORDS = r"\b(your (full )?name|zip|email|user id|identify|authenticate|verify your)\b"
+_CLOSING_WORDS = (
+    r"\b(anything else|anything more|something else|nothing else|is that all|that be all)\b"
+)
+_ASKS_CLOSING = (re.compile(_CLOSING_WORDS), re.compile(_CLOSING_WORDS, re.I))
 _ASKS_CONFIRMATION = (re.compile(_CONFIRMATION_WORDS), re.compile(_CONFIRMATION_WORDS, re.I))
 _ASKS_IDENTITY = (re.compile(_IDENTITY_WORDS), re.compile(_IDENTITY_WORDS, re.I))
 
@@ -60,6 +70,11 @@ def _asks(patterns: tuple[re.Pattern[str], re.Pattern[str]], message: str) -> bo
 def asks_confirmation(message: str) -> bool:
     """Whether ``message`` asks for a confirmation ("confirm", "proceed", "yes/no", ...)."""
     return _asks(_ASKS_CONFIRMATION, message)
+
+
+def asks_closing(message: str) -> bool:
+    """Whether ``message`` asks if anything else is needed (the agent considers its work done)."""
+    return _asks(_ASKS_CLOSING, message)
 
 
 def asks_identity(message: str) -> bool:
@@ -135,6 +150,8 @@ class ScriptedUser:
         return "Hi! " + self._next_request()
 
     def respond(self, message: str) -> str:
+        if asks_closing(message):
+            return self._next_request()
         if self.script.identity and asks_identity(message):
             return self.script.identity
         if self._said and self._confirmations < MAX_CONFIRMATIONS and asks_confirmation(message):
