@@ -21,9 +21,7 @@ def test_tokenizer_splits_like_spacy_on_product_names() -> None:
         "'s",
         "Tunic",
         "(",
-        "M",
-        "-",
-        "3XL",
+        "M-3XL",  # spaCy splits a hyphen only before a letter
         ")",
     ]
     assert tokenize("sponge,Very Cereal 1.41oz") == ["sponge", ",", "Very", "Cereal", "1.41", "oz"]
@@ -48,4 +46,25 @@ def test_noun_tokens_of_a_title() -> None:
         "earth",
         "mama",
         "ounce",
+    ]
+
+
+def test_tokenizer_follows_spacy_infix_prefix_and_unit_rules() -> None:
+    # each expected list is what spaCy 3.8 (en_core_web_sm) gives for the same text
+    assert tokenize("F-13 3-Ounce 324830-161 3XL-4XL 3-in-1") == (
+        ["F-13", "3", "-", "Ounce", "324830", "-", "161", "3XL-4XL", "3", "-", "in-1"]
+    )
+    assert tokenize("Black/White 20/30 3/4 Inch") == ["Black", "/", "White", "20/30", "3/4", "Inch"]
+    assert tokenize("$120 12oz 5ml 10in 4GB 100%") == (
+        ["$", "120", "12", "oz", "5ml", "10", "in", "4", "GB", "100", "%"]
+    )
+    assert tokenize("D.O.N. No. Tea.Coffee #2") == [
+        "D.O.N.",
+        "No",
+        ".",
+        "Tea",
+        ".",
+        "Coffee",
+        "#",
+        "2",
     ]

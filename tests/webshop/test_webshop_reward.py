@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from proxmo_bench.envs.webshop import get_reward
-from proxmo_bench.envs.webshop.reward import fuzzy_ratio, get_type_reward, normalize_color
+from proxmo_bench.envs.webshop.reward import (
+    fuzzy_ratio,
+    get_option_reward,
+    get_type_reward,
+    normalize_color,
+)
 
 
 def product(**overrides: Any) -> dict[str, Any]:
@@ -80,6 +85,58 @@ def test_fuzzy_attribute_uses_thefuzz_processing_and_rounding() -> None:
     assert fuzzy_ratio("black large", "large pack") == 86
 
 
+def test_fuzzy_ratio_is_thefuzz_pure_python_difflib_not_levenshtein() -> None:
+    # thefuzz 0.19.0 without python-Levenshtein (upstream's requirements) uses difflib: 50 here,
+    # where the Levenshtein (indel) ratio is 87.5 and would match.
+    assert fuzzy_ratio("bedabdb", "bebdabedb") == 50
+    # '_' is a word character for thefuzz's \W: DUMMY_ATTR is one token "dummy_attr"
+    assert fuzzy_ratio("DUMMY_ATTR", "dummy_attr") == 100
+    assert fuzzy_ratio("DUMMY_ATTR", "dummy attr") == 50
+    assert fuzzy_ratio("DUMMY_ATTR", "attr") == 57
+
+
+def test_dummy_attr_placeholder_scores_as_upstream() -> None:
+    p = product(Attributes=["DUMMY_ATTR"])
+    for attr, expected in (("dummy_attr", 1.0), ("dummy attr", 0.5), ("attr", 0.5)):
+        g = goal(attributes=[attr], goal_options=[])
+        assert get_reward(p, g, 30.0, {}) == pytest.approx(expected), attr
+
+
+def test_upstream_rule_scores_dict_goals_on_name_value_pairs() -> None:
+    # upstream passes goal_options.items(): str(('size', '33.8 fl oz')) holds every token of
+    # '8 fl oz', so the wrong size gets token-set ratio 100 and counts
+    g = goal(goal_options={"scent": "lavender", "size": "33.8 fl oz"})
+    opts = {"scent": "lavender", "size": "8 fl oz"}
+    assert get_reward(product(), g, 30.0, opts, option_rule="upstream") == pytest.approx(1.0)
+    # env-v1 (the default for published results) matches sizes exactly on the values
+    assert get_reward(product(), g, 30.0, opts) == pytest.approx(3 / 4)
+    # a pair is colour-normalised only when a colour word equals its name or value
+    assert normalize_color(("color", "blue")) == "blue"
+    assert normalize_color(("color", "navy blue")) == ("color", "navy blue")
+    # the option name takes part: buying a value "color" matches any colour pair
+    assert get_option_reward(["color"], [("color", "navy blue")]) == (1.0, 1)
+    assert get_option_reward(["green"], [("color", "navy blue")]) == (0.0, 0)
+
+
+def test_upstream_rule_on_list_goals() -> None:
+    g = goal(goal_options=["large"])
+    p = product(Title="Acme Over Ear Headphones 40 Hour Large")
+    # sizes are fuzzy too ('x large' holds 'large'), each goal option counts once, no text search
+    assert get_reward(p, g, 30.0, {"size": "x-large"}, option_rule="upstream") == 1.0
+    assert get_reward(p, g, 30.0, {"style": "hour"}, option_rule="upstream") == pytest.approx(2 / 3)
+    both = {"size": "large", "fit": "large"}
+    assert get_reward(p, g, 30.0, both, option_rule="upstream") == 1.0  # not 4/3
+    assert get_option_reward([], ["large"]) == (0.0, 0)
+    assert get_option_reward(["large"], []) == (None, 0)
+
+
+def test_unknown_option_rule_or_tagger_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="option_rule"):
+        get_reward(product(), goal(), 30.0, {}, option_rule="v2")
+    with pytest.raises(ValueError, match="nouns"):
+        get_reward(product(), goal(), 30.0, {}, nouns="nltk")
+
+
 def test_colour_normalisation_quirks() -> None:
     assert normalize_color("light blue") == "blue"  # 'blue' comes before 'light'
     assert normalize_color("navy blue") == "blue"
@@ -92,16 +149,16 @@ def test_colour_normalisation_quirks() -> None:
     assert get_reward(product(), g, price=30.0, options={"color": "light blue"}) == 1.0
 
 
-def test_size_options_match_exactly_others_fuzzily() -> None:
+def test_env_v1_size_options_match_exactly_others_fuzzily() -> None:
     g = goal(goal_options=["large"])
     assert get_reward(product(), g, 30.0, {"size": "x-large"}) == pytest.approx(2 / 3)
     assert get_reward(product(), g, 30.0, {"fit": "x-large"}) == 1.0  # token-set ratio 100
 
 
-def test_option_found_in_title() -> None:
+def test_env_v1_option_found_in_title() -> None:
     g = goal(goal_options=["blue"])
     p = product(Title="Acme Over Ear Headphones 40 Hour")
-    # 'hour' is no goal option but a substring of the title: it counts, as upstream.
+    # 'hour' is no goal option but a substring of the title: it counts under env-v1.
     assert get_reward(p, g, 30.0, {"style": "hour"}) == 1.0
 
 
@@ -111,7 +168,7 @@ def test_goal_options_as_dict() -> None:
     assert get_reward(product(), g, 30.0, {"color": "blue"}) == pytest.approx(3 / 4)
 
 
-def test_buying_more_options_than_asked_overcounts_as_upstream() -> None:
+def test_env_v1_buying_more_options_than_asked_overcounts() -> None:
     p = product(Title="Acme Over Ear Headphones Large")
     total = get_reward(p, goal(), 30.0, {"color": "blue", "size": "large"})
     assert total == pytest.approx(4 / 3)
