@@ -1,17 +1,108 @@
-"""``proxmo-bench`` command line: tasks, play, estimators, data, training, benchmarks, leaderboard."""
+"""``proxmo-bench`` command line: tasks, play, estimators, data, training, benchmarks, leaderboard.
+
+A user mistake (an unknown id, a bad option value, a missing file or data set) ends the command
+with one line on stderr, naming what was wrong and what is accepted, and a non-zero exit; the
+global ``--debug`` flag shows the traceback instead.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
+import re
 import sys
-from typing import Annotated, Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
+
+try:  # typer 0.2x runs on its own copy of click; older ones on click itself
+    from typer import _click as click
+except ImportError:  # pragma: no cover
+    import click  # type: ignore[no-redef]
+
+if TYPE_CHECKING:
+    from proxmo_bench.tasks import TaskSpec
+
+
+@dataclass
+class _GlobalOptions:
+    """The app's own flags (set by the callback before any command runs)."""
+
+    debug: bool = False
+
+
+_options = _GlobalOptions()
+
+#: Exceptions that are a user's mistake or the machine's state, not a bug: their message is shown
+#: alone. Others are shown with their type and the hint that ``--debug`` gives the traceback.
+_USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, LookupError, OSError, ImportError)
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a user sees for ``exc`` (no traceback)."""
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        message = exc.args[0]  # str(KeyError) adds quotes
+    elif isinstance(exc, OSError) and exc.strerror and exc.filename:
+        message = f"{exc.strerror}: {exc.filename}"
+    else:
+        message = str(exc) or type(exc).__name__
+    message = " ".join(message.split())
+    if not isinstance(exc, _USER_ERRORS):
+        message = f"{type(exc).__name__}: {message} (--debug shows the traceback)"
+    return message
+
+
+def _print_error(message: str) -> None:
+    Console(stderr=True).print(
+        "[red]error:[/red] " + escape(message), highlight=False, soft_wrap=True
+    )
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: printed as one ``error:`` line, exit code 2."""
+
+
+class _App(TyperGroup):
+    """The root group: turns any error a command raises into one line (or, with ``--debug``,
+    lets the traceback through)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except (typer.Exit, typer.Abort):
+            raise
+        except (UserError, click.exceptions.UsageError) as exc:
+            if _options.debug:
+                raise
+            message = str(exc)
+            if isinstance(exc, click.exceptions.UsageError):
+                where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+                message = f"{exc.format_message()} ({where} --help shows the usage)"
+            _print_error(" ".join(message.split()))
+            raise typer.Exit(2) from None
+        except click.exceptions.ClickException:
+            raise
+        except Exception as exc:
+            if _options.debug:
+                raise
+            _print_error(error_line(exc))
+            raise typer.Exit(1) from None
+
 
 app = typer.Typer(
+    cls=_App,
     help="Multi-turn text environments for LLM agents and an RL benchmark harness "
     "(GRPO, GiGPO, ProxMO).",
     no_args_is_help=True,
@@ -36,6 +127,156 @@ app.add_typer(alfworld_app, name="alfworld")
 console = Console()
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from proxmo_bench import __version__
+
+        print(f"proxmo-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the full traceback of an error")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    _options.debug = debug
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean X?"`` for the choice closest to ``word`` (difflib), or ``""``."""
+    options = list(choices)
+    lowered = {c.lower(): c for c in options}
+    if word.lower() in lowered:
+        return f"; did you mean {lowered[word.lower()]}?"
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _accepted(choices: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(choices[:limit])
+    return shown + (f", ... ({len(choices)} in all)" if len(choices) > limit else "")
+
+
+def task_spec(task: str) -> TaskSpec:
+    """The registered spec of ``task``, or a :class:`UserError` naming the registered ids."""
+    from proxmo_bench.tasks import ENTRY_POINT_GROUP, get_task_spec, list_tasks
+
+    try:
+        return get_task_spec(task)
+    except KeyError:
+        ids = [spec.id for spec in list_tasks()]
+        raise UserError(
+            f"task {task!r} is not registered{did_you_mean(task, ids)} (registered: "
+            f"{', '.join(ids)}; third-party tasks register through the entry point group "
+            f"{ENTRY_POINT_GROUP!r})"
+        ) from None
+
+
+def check_make_kwargs(spec: TaskSpec, kwargs: dict[str, Any]) -> None:
+    """:class:`UserError` for a ``make()`` argument the task's constructor does not take (when its
+    signature can say: one that takes ``**kwargs`` accepts anything) or an unknown split."""
+    import inspect
+
+    from gymnasium.envs.registration import load_env_creator
+
+    split = kwargs.get("split")
+    if split is not None and split not in spec.splits:
+        raise UserError(
+            f"{spec.id} has no split {split!r}{did_you_mean(str(split), spec.splits)} "
+            f"(splits: {', '.join(spec.splits)})"
+        )
+    try:
+        creator = (
+            spec.entry_point if callable(spec.entry_point) else load_env_creator(spec.entry_point)
+        )
+        params = inspect.signature(creator).parameters
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return  # make() itself reports an entry point that does not load
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = sorted(
+        k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL
+    )
+    for key in kwargs:
+        if key not in params:
+            raise UserError(
+                f"{spec.id} takes no make() argument {key!r}{did_you_mean(key, accepted)} "
+                f"(--kw accepts: {', '.join(accepted)})"
+            )
+
+
+def _print_rows(
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    numeric: Sequence[str] = (),
+) -> None:
+    """A table when it fits the terminal without splitting a word, else one block per row
+    (first cell as the heading, then ``header: value`` lines), wrapped at word boundaries."""
+    # The narrowest the table gets without cutting a word: each column as wide as its longest
+    # word, plus a space either side and a rule per column (and one closing rule).
+    longest = [
+        max(len(word) for cell in (header, *(row[i] for row in rows)) for word in cell.split())
+        for i, header in enumerate(headers)
+    ]
+    room = console.width - 3 * len(headers) - 1 - sum(longest)
+    if room >= 0:
+        # Each column gets its longest word; the room left is shared fairly (max-min) by what
+        # each column's longest cell wants more, the smallest wants served in full first.
+        widest = [
+            max(len(cell) for cell in (header, *(row[i] for row in rows)))
+            for i, header in enumerate(headers)
+        ]
+        wants = [w - base for w, base in zip(widest, longest, strict=True)]
+        extra = [0] * len(wants)
+        order = sorted(range(len(wants)), key=wants.__getitem__)
+        for k, i in enumerate(order):
+            extra[i] = min(wants[i], room // (len(order) - k))
+            room -= extra[i]
+        table = Table(title=title)
+        for header, base, more in zip(headers, longest, extra, strict=True):
+            if header in numeric:
+                table.add_column(header, justify="right", width=base + more)
+            else:
+                table.add_column(header, width=base + more)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    console.print(Text(title, style="bold"))
+    for row in rows:
+        console.print(Text(row[0], style="bold cyan"))
+        for header, cell in zip(headers[1:], row[1:], strict=True):
+            if cell:
+                line = Text.assemble((f"{header}: ", "dim"), cell)
+                console.print(Padding(line, (0, 0, 0, 4), expand=False))
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=repr))
+
+
+_RST_ROLE = re.compile(r":[a-z:]+:`~?([^`<]+?)(?:\s*<[^>]*>)?`")
+
+
+def plain_text(rest: str) -> str:
+    """reST inline markup as plain text: ``` ``x`` ``` -> ``x``, ``:class:`~a.B``` -> ``B``."""
+
+    def role(match: re.Match[str]) -> str:
+        return match.group(1).rsplit(".", 1)[-1] if "~" in match.group(0) else match.group(1)
+
+    return _RST_ROLE.sub(role, rest).replace("``", "")
+
+
 def parse_kwargs(pairs: list[str]) -> dict[str, Any]:
     """``key=value`` pairs, parsed by the one rule of every command (values as YAML, as --set)."""
     from proxmo_bench.training.config import ConfigError, apply_overrides
@@ -46,35 +287,92 @@ def parse_kwargs(pairs: list[str]) -> dict[str, Any]:
         raise typer.BadParameter(str(exc)) from None
 
 
+_JSON_OPTION = typer.Option("--json", help="print JSON instead of a table")
+
+
 @tasks_app.command("list")
-def tasks_list() -> None:
+def tasks_list(as_json: Annotated[bool, _JSON_OPTION] = False) -> None:
     """List registered tasks (built-in and from the 'proxmo_bench.tasks' entry-point group)."""
     from proxmo_bench.tasks import list_tasks
 
-    table = Table(title="proxmo-bench tasks")
-    table.add_column("id", no_wrap=True)
-    for col in ("splits", "categories", "max steps", "reward", "from", "description"):
-        table.add_column(col, overflow="fold")
-    for spec in list_tasks():
-        table.add_row(
-            spec.id,
-            ", ".join(spec.splits),
-            ", ".join(spec.categories),
-            str(spec.max_episode_steps),
-            f"{spec.reward_scale:g}",
-            spec.source,
-            spec.description,
+    specs = list_tasks()
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": spec.id,
+                    "splits": list(spec.splits),
+                    "categories": list(spec.categories),
+                    "max_episode_steps": spec.max_episode_steps,
+                    "reward_scale": spec.reward_scale,
+                    "source": spec.source,
+                    "description": spec.description,
+                    "data_env_var": spec.data_env_var,
+                    "has_expert": spec.expert is not None,
+                }
+                for spec in specs
+            ]
         )
-    console.print(table)
+        return
+    _print_rows(
+        "proxmo-bench tasks",
+        ("id", "max steps", "reward", "splits", "categories", "from", "description"),
+        [
+            (
+                spec.id,
+                str(spec.max_episode_steps),
+                f"{spec.reward_scale:g}",
+                ", ".join(spec.splits),
+                ", ".join(spec.categories),
+                spec.source,
+                spec.description,
+            )
+            for spec in specs
+        ],
+        numeric=("max steps", "reward"),
+    )
+
+
+@tasks_app.command("check")
+def tasks_check(
+    task: Annotated[str, typer.Argument(help="registered task id, e.g. proxmo/KeyRoom-v0")],
+    kw: Annotated[
+        list[str] | None, typer.Option("--kw", help="make() argument key=value (repeatable)")
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="comma-separated seeds of the seeded checks")] = "0,1",
+) -> None:
+    """Run the conformance checks (conformance.check_task) on a task; a failure names the check
+    and the last action stepped."""
+    from proxmo_bench.conformance import ConformanceError, check_task
+
+    spec = task_spec(task)
+    kwargs = parse_kwargs(kw or [])
+    check_make_kwargs(spec, kwargs)
+    seed_list = _seeds(seeds)
+
+    def passed(name: str) -> None:
+        console.print(f"[green]ok[/green]    {escape(name)}", highlight=False)
+
+    try:
+        check_task(task, make_kwargs=kwargs, seeds=seed_list, on_pass=passed)
+    except ConformanceError as exc:
+        console.print(f"[red]FAIL[/red]  {escape(exc.check)}", highlight=False)
+        console.print(f"      {escape(' '.join(exc.message.split()))}", highlight=False)
+        if exc.action is not None:
+            console.print(f"      last action stepped: {escape(repr(exc.action)[:200])}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]{escape(task)} passes every conformance check[/green]")
 
 
 @app.command()
 def play(
     task: Annotated[str, typer.Argument(help="registered task id, e.g. proxmo/ALFWorld-v0")],
     split: Annotated[str | None, typer.Option(help="data split")] = None,
-    seed: Annotated[int | None, typer.Option(help="seed for reset (chooses the task)")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="seed for reset (chooses the task); 0 or more")
+    ] = None,
     task_id: Annotated[
-        str | None, typer.Option("--task-id", help="a specific task instance")
+        str | None, typer.Option("--task-id", help="a specific task instance, e.g. train/0")
     ] = None,
     kw: Annotated[
         list[str] | None, typer.Option("--kw", help="extra make() argument key=value")
@@ -82,64 +380,67 @@ def play(
 ) -> None:
     """Play a task in the terminal: type an action, or the number of an admissible action.
 
-    ':q' quits, ':r' restarts.
+    ':q' quits, ':r' restarts, ':policy' shows the task and its policy again, ':send TEXT' sends
+    TEXT as it is, ':h' helps. Empty lines, numbers outside the list and malformed tool calls
+    are asked again without using a step.
     """
+    from proxmo_bench.env import list_task_ids
+    from proxmo_bench.harness.play import TerminalGame
     from proxmo_bench.tasks import make
 
+    spec = task_spec(task)
     kwargs = parse_kwargs(kw or [])
     if split is not None:
         kwargs["split"] = split
+    check_make_kwargs(spec, kwargs)
+    env = make(task, **kwargs)
     try:
-        env = make(task, **kwargs)
-    except (KeyError, ValueError, ImportError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    options = {"task_id": task_id} if task_id else None
-    obs, info = env.reset(seed=seed, options=options)
-    total = 0.0
-    while True:
-        console.rule(f"{info['task_id']}  ({info['task_category']})")
-        console.print(f"[bold]Task:[/bold] {info['instruction']}\n")
-        console.print(obs)
-        adm = info.get("admissible_actions") or []
-        for i, a in enumerate(adm, 1):
-            console.print(f"  [cyan]{i:>2}[/cyan] {a}")
-        try:
-            line = input("> ").strip()
-        except EOFError:
-            break
-        if line == ":q":
-            break
-        if line == ":r":
-            obs, info = env.reset(seed=seed, options=options)
-            total = 0.0
-            continue
-        action = adm[int(line) - 1] if line.isdigit() and 0 < int(line) <= len(adm) else line
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += float(reward)
-        if not info["action_valid"]:
-            console.print("[yellow](invalid action)[/yellow]")
-        if terminated or truncated:
-            console.print(obs)
-            verdict = "[green]won[/green]" if info["won"] else "[red]not won[/red]"
-            console.print(f"Episode over: {verdict}, score {info['score']:.2f}, return {total:g}")
-            break
-    env.close()
+        if task_id is not None:
+            chosen_split = str(getattr(env.unwrapped, "split", "") or "")
+            known = list_task_ids(env, chosen_split) if chosen_split else None
+            if known is not None and task_id not in known and "/" not in task_id:
+                raise UserError(
+                    f"{task} has no task id {task_id!r}{did_you_mean(task_id, known)} (ids of "
+                    f"split {chosen_split!r}: {_accepted(known)})"
+                )
+        options = {"task_id": task_id} if task_id else None
+        TerminalGame(
+            env,
+            console=console,
+            max_steps=spec.max_episode_steps,
+            seed=seed,
+            options=options,
+        ).run()
+    finally:
+        env.close()
 
 
 @estimators_app.command("list")
-def estimators_list() -> None:
+def estimators_list(as_json: Annotated[bool, _JSON_OPTION] = False) -> None:
     """List advantage estimators with their parameters and defaults."""
     from proxmo_bench.estimators import estimator_params, list_estimators
 
-    table = Table(title="advantage estimators")
-    table.add_column("name")
-    table.add_column("parameters (defaults)", overflow="fold")
-    table.add_column("description", overflow="fold")
-    for name, doc in list_estimators().items():
-        params = ", ".join(f"{k}={v!r}" for k, v in estimator_params(name).items())
-        table.add_row(name, params, doc)
-    console.print(table)
+    described = {name: plain_text(doc) for name, doc in list_estimators().items()}
+    if as_json:
+        _print_json(
+            [
+                {"name": name, "parameters": estimator_params(name), "description": doc}
+                for name, doc in described.items()
+            ]
+        )
+        return
+    _print_rows(
+        "advantage estimators",
+        ("name", "description", "parameters (defaults)"),
+        [
+            (
+                name,
+                doc,
+                ", ".join(f"{k}={v!r}" for k, v in estimator_params(name).items()),
+            )
+            for name, doc in described.items()
+        ],
+    )
 
 
 @data_app.command("fetch")
@@ -255,6 +556,14 @@ def train(
             "(recorded in the run's config_changes.jsonl); without it a difference is an error",
         ),
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="clear the run already in --out and start afresh (without it, or --resume, a "
+            "folder holding a run is refused)",
+        ),
+    ] = False,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="override a field (repeatable)"),
@@ -284,6 +593,10 @@ def train(
         raise _config_error(ValueError("give --preset or --config, not both"))
     if allow_config_change and not resume:
         raise _config_error(ValueError("--allow-config-change applies only with --resume"))
+    if overwrite and resume:
+        raise _config_error(
+            ValueError("--overwrite clears the run and --resume continues it: give one")
+        )
     source: str | None = preset or config
     overrides = _shortcut_overrides(
         {
@@ -343,6 +656,8 @@ def train(
     from proxmo_bench.training.resume import ConfigDriftError
     from proxmo_bench.training.trainer import train as run_training
 
+    if not resume:
+        _claim_run_folder(Path(cfg.out_dir), overwrite=overwrite)
     try:
         result = run_training(cfg, resume=resume, allow_config_change=allow_config_change)
     except (CheckpointError, ConfigDriftError, MetricsError) as exc:
@@ -356,31 +671,78 @@ def train(
     print(json.dumps(summary, indent=2))
 
 
+def _claim_run_folder(out: Path, *, overwrite: bool) -> None:
+    """Make ``out`` ready for a new run: missing or empty is fine; a folder holding a run is
+    refused, or, with ``overwrite``, emptied (only a folder that holds a run: config.yaml,
+    metrics.jsonl or a checkpoint, so a mistyped --out never clears unrelated files)."""
+    import shutil
+
+    from proxmo_bench.training.checkpoint import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME
+    from proxmo_bench.training.metrics_log import METRICS_NAME
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise _config_error(ValueError(f"--out {out} is a file, not a run folder"))
+    entries = sorted(out.iterdir())
+    if not entries:
+        return
+    markers = {"config.yaml", METRICS_NAME, CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME}
+    found = [p.name for p in entries if p.name in markers]
+    shown = ", ".join(p.name for p in entries[:5]) + (", ..." if len(entries) > 5 else "")
+    if not overwrite:
+        what = "a run" if found else "files"
+        raise _config_error(
+            ValueError(
+                f"--out {out} already holds {what} ({shown}); --resume continues that run, "
+                "--overwrite clears it first, or choose another --out"
+            )
+        )
+    if not found:
+        raise _config_error(
+            ValueError(
+                f"--overwrite: {out} holds files ({shown}) but no run (no config.yaml, "
+                f"{METRICS_NAME} or checkpoint); not clearing it"
+            )
+        )
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    console.print(f"cleared the previous run in {escape(str(out))}", highlight=False)
+
+
 config_app = typer.Typer(help="Training configs: presets and fields.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 
 @config_app.command("presets")
-def config_presets() -> None:
+def config_presets(as_json: Annotated[bool, _JSON_OPTION] = False) -> None:
     """List the presets (proxmo_bench/training/presets/*.yaml)."""
     from proxmo_bench.training.config import PRESET_DIR, list_presets
 
+    presets = {}
     for name in list_presets():
-        first = (PRESET_DIR / f"{name}.yaml").read_text().splitlines()[0].lstrip("# ")
-        console.print(f"[bold]{name}[/bold]  {first}", highlight=False)
+        lines = (PRESET_DIR / f"{name}.yaml").read_text().splitlines()
+        presets[name] = lines[0].lstrip("# ") if lines else ""
+    if as_json:
+        _print_json([{"name": k, "description": v} for k, v in presets.items()])
+        return
+    for name, first in presets.items():
+        console.print(f"[bold]{escape(name)}[/bold]  {escape(first)}", highlight=False)
 
 
 @config_app.command("fields")
-def config_fields() -> None:
+def config_fields(as_json: Annotated[bool, _JSON_OPTION] = False) -> None:
     """Every TrainConfig field with its default and description."""
     from proxmo_bench.training.config import TrainConfig
 
-    table = Table(title="TrainConfig fields")
-    for col in ("field", "default", "description"):
-        table.add_column(col, overflow="fold")
-    for name, default, doc in TrainConfig.fields_help():
-        table.add_row(name, default, doc)
-    console.print(table)
+    fields = [(name, default, plain_text(doc)) for name, default, doc in TrainConfig.fields_help()]
+    if as_json:
+        _print_json([{"field": n, "default": d, "description": doc} for n, d, doc in fields])
+        return
+    _print_rows("TrainConfig fields", ("field", "default", "description"), fields)
 
 
 @app.command()
@@ -461,6 +823,18 @@ def bench(
     from proxmo_bench.harness.bench_config import load_bench_config
     from proxmo_bench.training.config import ConfigError
 
+    for name in task or []:
+        task_spec(name)
+    if estimator:
+        from proxmo_bench.estimators import list_estimators
+
+        known = list(list_estimators())
+        for name in estimator:
+            if name not in known:
+                raise UserError(
+                    f"no estimator {name!r}{did_you_mean(name, known)} (estimators: "
+                    f"{', '.join(known)})"
+                )
     fields: dict[str, Any] = {"suite": suite, "out_dir": out, "seeds": _seeds(seeds)}
     if task:
         fields["tasks"] = list(task)
@@ -603,7 +977,7 @@ def _print_credit(result: dict[str, Any]) -> None:
 
 
 def _leaderboard_error(exc: Exception) -> typer.Exit:
-    console.print(f"[red]{exc}[/red]")
+    console.print(f"[red]{escape(str(exc))}[/red]")
     return typer.Exit(1)
 
 
@@ -916,6 +1290,17 @@ def leaderboard_render(
     """Write LEADERBOARD.md and index.html for a suite (or all suites)."""
     from proxmo_bench.leaderboard import SubmissionError, render_all, render_suite
 
+    root_dir = Path(root)
+    if not root_dir.is_dir():
+        raise UserError(
+            f"no leaderboards folder {root} (--root names the folder holding <suite>/submissions/)"
+        )
+    suites = sorted(p.name for p in root_dir.iterdir() if (p / "submissions").is_dir())
+    if suite is not None and suite not in suites:
+        raise UserError(
+            f"no suite {suite!r} under {root}{did_you_mean(suite, suites)} (suites: "
+            f"{', '.join(suites) or 'none'}; a suite is a folder with a submissions/ folder)"
+        )
     try:
         paths = list(render_suite(root, suite)) if suite else render_all(root)
     except SubmissionError as exc:

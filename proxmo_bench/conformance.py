@@ -11,7 +11,8 @@ import copy
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, SupportsFloat
 
 import gymnasium
 import numpy as np
@@ -261,6 +262,37 @@ def check_any_string_is_an_action(env: gymnasium.Env[str, str], seed: int = 1) -
         assert isinstance(info["action_valid"], bool)
 
 
+#: Values that are not action strings; ``step`` must refuse each with a one-line ``TypeError``.
+NON_STRING_ACTIONS: tuple[Any, ...] = (3, None, b"look", ["look"], 2.5)
+
+
+def check_non_string_action_rejected(env: gymnasium.Env[str, str], seed: int = 1) -> None:
+    """A non-string action raises ``TypeError`` with a one-line message, and leaves the episode
+    as it was: the next string action plays on."""
+    for value in NON_STRING_ACTIONS:
+        env.reset(seed=seed)
+        try:
+            env.step(value)
+        except TypeError as exc:
+            message = str(exc)
+            assert message and "\n" not in message, (
+                f"step({value!r}) must raise a TypeError with a one-line message, got {message!r:.200}"
+            )
+        except Exception as exc:
+            raise AssertionError(
+                f"step({value!r}) raised {exc!r:.200}; a non-string action must raise TypeError "
+                "(TextEnv.step does)"
+            ) from exc
+        else:
+            raise AssertionError(
+                f"step({value!r}) was accepted; a non-string action must raise TypeError "
+                "(subclass TextEnv, or check isinstance(action, str) in step)"
+            )
+        obs, _, _, _, info = env.step("zzz qqq not an action 123")
+        assert isinstance(obs, str), f"after step({value!r}) raised, a string step must play on"
+        check_info(info, f"info after step({value!r}) raised")
+
+
 def slowest_hostile_steps(
     env: gymnasium.Env[str, str], seed: int = 1, repeat: int = 1
 ) -> dict[str, tuple[float, str]]:
@@ -353,10 +385,17 @@ def check_task_ids(env: gymnasium.Env[str, str], seed: int = 0, n_checked: int =
         )
 
 
-def check_step_limit(task_id: str, make_kwargs: dict[str, Any], seed: int = 2) -> None:
-    """Invalid actions until the registered step limit end the episode with ``truncated=True``."""
+def check_step_limit(
+    task_id: str,
+    make_kwargs: dict[str, Any],
+    seed: int = 2,
+    *,
+    make_env: Callable[[], gymnasium.Env[str, str]] | None = None,
+) -> None:
+    """Invalid actions until the registered step limit end the episode with ``truncated=True``
+    (the env from ``make_env`` when given, else ``make(task_id, **make_kwargs)``)."""
     spec = get_task_spec(task_id)
-    env = make(task_id, **make_kwargs)
+    env = make_env() if make_env is not None else make(task_id, **make_kwargs)
     try:
         env.reset(seed=seed)
         for i in range(spec.max_episode_steps):
@@ -372,27 +411,103 @@ def check_step_limit(task_id: str, make_kwargs: dict[str, Any], seed: int = 2) -
         env.close()
 
 
+class ConformanceError(AssertionError):
+    """A failed check of :func:`check_task`: ``check`` names it; ``action`` is the last action
+    stepped before the failure (``None`` when none was), so an env that raised can be reproduced."""
+
+    def __init__(self, check: str, message: str, action: Any = None) -> None:
+        self.check, self.message, self.action = check, message, action
+        where = "" if action is None else f" (last action stepped: {action!r:.80})"
+        super().__init__(f"{check}: {message}{where}")
+
+
+class _LastAction(gymnasium.Wrapper[str, str, str, str]):
+    """Remembers the last action passed to ``step`` in ``record[0]`` (for the failure message)."""
+
+    def __init__(self, env: gymnasium.Env[str, str], record: list[Any]) -> None:
+        super().__init__(env)
+        self._record = record
+
+    def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+        self._record[:] = [action]
+        return self.env.step(action)
+
+
+EnvCheck = Callable[[gymnasium.Env[str, str]], None]
+FactoryCheck = Callable[[Callable[[], gymnasium.Env[str, str]]], None]
+
+
+def task_checks(
+    task_id: str, seeds: Sequence[int] = (0, 1)
+) -> tuple[list[tuple[str, EnvCheck]], list[tuple[str, FactoryCheck]]]:
+    """The checks of :func:`check_task` by name, in order: those run on one shared env, then
+    those given an env factory (they build fresh envs). A name is the check function's name,
+    with its seed where it takes one."""
+    on_env: list[tuple[str, EnvCheck]] = [("check_gymnasium_api", check_gymnasium_api)]
+    for s in seeds:
+        on_env.append((f"check_info_contract(seed={s})", partial(check_info_contract, seed=s)))
+        on_env.append(
+            (f"check_reset_determinism(seed={s})", partial(check_reset_determinism, seed=s))
+        )
+    on_env += [
+        ("check_any_string_is_an_action", check_any_string_is_an_action),
+        ("check_non_string_action_rejected", check_non_string_action_rejected),
+        ("check_invalid_action_flagged", check_invalid_action_flagged),
+        ("check_task_ids", partial(check_task_ids, seed=seeds[0] if seeds else 0)),
+    ]
+    on_factory: list[tuple[str, FactoryCheck]] = []
+    for s in seeds:
+        on_factory.append(
+            (f"check_replay_determinism(seed={s})", partial(check_replay_determinism, seed=s))
+        )
+        on_factory.append((f"check_exact_copy(seed={s})", partial(check_exact_copy, seed=s)))
+    on_factory.append(("check_step_limit", partial(_step_limit_on, task_id)))
+    return on_env, on_factory
+
+
+def _step_limit_on(task_id: str, make_env: Callable[[], gymnasium.Env[str, str]]) -> None:
+    check_step_limit(task_id, {}, make_env=make_env)
+
+
 def check_task(
-    task_id: str, *, make_kwargs: dict[str, Any] | None = None, seeds: Sequence[int] = (0, 1)
+    task_id: str,
+    *,
+    make_kwargs: dict[str, Any] | None = None,
+    seeds: Sequence[int] = (0, 1),
+    on_pass: Callable[[str], None] | None = None,
 ) -> None:
-    """Run every conformance check on a registered task."""
+    """Run every conformance check on a registered task, in order, stopping at the first failure.
+
+    ``on_pass(name)`` is called after each check that passed.
+
+    Raises:
+        ConformanceError: a check failed (an ``AssertionError``) or raised; its message names the
+            check and the last action stepped (``check``, ``action``).
+    """
     kwargs = dict(make_kwargs or {})
+    record: list[Any] = []
 
     def make_env() -> gymnasium.Env[str, str]:
-        return make(task_id, **copy.deepcopy(kwargs))
+        return _LastAction(make(task_id, **copy.deepcopy(kwargs)), record)
 
+    def run(name: str, fn: Callable[[], None]) -> None:
+        record.clear()
+        try:
+            fn()
+        except AssertionError as exc:
+            raise ConformanceError(name, str(exc), record[0] if record else None) from exc
+        except Exception as exc:
+            message = f"raised {type(exc).__name__}: {exc}"
+            raise ConformanceError(name, message, record[0] if record else None) from exc
+        if on_pass is not None:
+            on_pass(name)
+
+    on_env, on_factory = task_checks(task_id, seeds)
     env = make_env()
     try:
-        check_gymnasium_api(env)
-        for s in seeds:
-            check_info_contract(env, seed=s)
-            check_reset_determinism(env, seed=s)
-        check_any_string_is_an_action(env)
-        check_invalid_action_flagged(env)
-        check_task_ids(env, seed=seeds[0] if seeds else 0)
+        for name, check in on_env:
+            run(name, partial(check, env))
     finally:
         env.close()
-    for s in seeds:
-        check_replay_determinism(make_env, seed=s)
-        check_exact_copy(make_env, seed=s)
-    check_step_limit(task_id, kwargs)
+    for name, factory_check in on_factory:
+        run(name, partial(factory_check, make_env))
