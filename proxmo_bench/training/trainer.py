@@ -133,6 +133,7 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
         device=cfg.device,
         gradient_checkpointing=cfg.gradient_checkpointing,
         backend=cfg.llm_backend,
+        seed=cfg.seed,  # the weights of a random:<shape> model (real weights ignore it)
         **llm_kwargs,
     )
 
