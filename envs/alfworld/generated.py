@@ -36,6 +36,7 @@ import os
 from pathlib import Path
 
 from proxmo_bench.atomic_files import write_atomic
+from proxmo_bench.cache_digest import Setting, check_digest, warn_rebuilt, write_digest
 from proxmo_bench.envs.alfworld import generator
 from proxmo_bench.envs.alfworld.engine import EngineUnavailableError
 from proxmo_bench.envs.alfworld.fast.problem import PACKAGE_DOMAIN_FINGERPRINT
@@ -48,7 +49,6 @@ from proxmo_bench.envs.alfworld.generator import (
 )
 from proxmo_bench.envs.alfworld.presolved import Solution, presolved
 from proxmo_bench.envs.alfworld.task_types import CATEGORIES
-from proxmo_bench.cache_digest import Setting, check_digest, warn_rebuilt, write_digest
 
 #: Tasks per category in each split.
 TASKS_PER_CATEGORY: dict[str, int] = {"train": 600, "valid_seen": 24, "valid_unseen": 24}

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from proxmo_bench.leaderboard.metrics import ci_method_for, compute_metrics
 from proxmo_bench.atomic_files import file_sha256
+from proxmo_bench.leaderboard.metrics import ci_method_for, compute_metrics
 from proxmo_bench.leaderboard.provenance import (
     files_sha256,
     hardware_info,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from proxmo_bench.cache_digest import CacheRebuiltWarning, check_digest, write_digest
 from proxmo_bench.envs.alfworld import generated, generator
 from proxmo_bench.envs.alfworld.engine import EngineUnavailableError
 from proxmo_bench.envs.alfworld.generated import (
@@ -20,7 +21,6 @@ from proxmo_bench.envs.alfworld.generated import (
     entry_settings,
     task_seed,
 )
-from proxmo_bench.cache_digest import CacheRebuiltWarning, check_digest, write_digest
 
 #: In the shipped pre-solved index at difficulty 1, so neither kind of game needs the planner.
 TASK = "valid_unseen/pick/0"

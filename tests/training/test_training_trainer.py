@@ -176,7 +176,13 @@ def test_loss_aggregation_reaches_the_update(tmp_path: Path) -> None:
     from proxmo_bench.training.trainer import Trainer
 
     def weights(mode: str) -> dict[str, object]:
-        sets = ["updates=1", "eval_every=0", "eval_episodes=2", "tensorboard=false", "progress=false"]
+        sets = [
+            "updates=1",
+            "eval_every=0",
+            "eval_episodes=2",
+            "tensorboard=false",
+            "progress=false",
+        ]
         cfg = load_config("keyroom_light", [*sets, f"loss_agg_mode={mode}", "loss_norm_constant=4"])
         trainer = Trainer(cfg.model_copy(update={"out_dir": str(tmp_path / mode)}))
         trainer.run()
