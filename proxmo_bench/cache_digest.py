@@ -30,6 +30,9 @@ from pathlib import Path
 
 from proxmo_bench.atomic_files import file_sha256, write_atomic
 
+#: How a digest-less entry is described (the one reason reported once per folder).
+MISSING_DIGEST_MARK = "is missing (a partial or older-version entry)"
+
 #: ``format`` of a digest file.
 DIGEST_FORMAT = "proxmo-bench/cache-digest/v1"
 
@@ -111,7 +114,7 @@ def check_digest(
     try:
         doc = json.loads(digest_file.read_bytes())
     except FileNotFoundError:
-        return f"its digest file {digest_file.name} is missing (a partial or older-version entry)"
+        return f"its digest file {digest_file.name} {MISSING_DIGEST_MARK}"
     except (OSError, ValueError) as exc:
         return f"its digest file {digest_file.name} is unreadable or not JSON ({exc})"
     recorded = doc.get("settings") if isinstance(doc, dict) else None
@@ -147,8 +150,22 @@ def check_digest(
     return None
 
 
+#: (cache, folder) pairs whose entries without a digest file were already reported.
+_REPORTED_UNDIGESTED: set[tuple[str, str]] = set()
+
+
 def warn_rebuilt(cache: str, where: Path, why: str, source: str) -> None:
-    """Warn (:class:`CacheRebuiltWarning`) that the entry at ``where`` is rebuilt from ``source``."""
+    """Warn (:class:`CacheRebuiltWarning`) that the entry at ``where`` is rebuilt from ``source``.
+
+    Entries that merely lack a digest file (written before digests, or cut before theirs) are
+    reported once per cache folder and process, so a cache from an older version does not print
+    one warning per entry; every changed or foreign entry is reported on its own."""
+    if MISSING_DIGEST_MARK in why:
+        key = (cache, str(where.parent))
+        if key in _REPORTED_UNDIGESTED:
+            return
+        _REPORTED_UNDIGESTED.add(key)
+        why += " (further entries of this folder without a digest are rebuilt without a warning)"
     warnings.warn(
         CacheRebuiltWarning(f"{cache} cache at {where} is not used: {why}; rebuilding it {source}"),
         stacklevel=3,
