@@ -27,6 +27,7 @@ import hashlib
 import itertools
 import json
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -247,12 +248,27 @@ def _run_all(cfg: BenchConfig, plan: dict[str, tuple[str, list[EvalEpisode]]]) -
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     updates = cfg.train.updates
+    plain = cfg.progress and not sys.stderr.isatty()  # a log file: one line per finished run
+    started = time.monotonic()
+    finished = 0
+
+    def log_done(job: tuple[str, str, int]) -> None:
+        nonlocal finished
+        finished += 1
+        if plain:
+            print(
+                f"bench: {task_slug(job[0])} {job[1]} seed {job[2]} done "
+                f"({finished}/{len(jobs)} runs, {time.monotonic() - started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        disable=not cfg.progress,
+        disable=not cfg.progress or plain,
     )
     with bar:
         ids = {
@@ -269,6 +285,7 @@ def _run_all(cfg: BenchConfig, plan: dict[str, tuple[str, list[EvalEpisode]]]) -
                 split, episodes = plan[task]
                 execute_run(cfg, task, est, seed, episodes, split, functools.partial(advance, job))
                 bar.update(ids[job], completed=updates + 1)
+                log_done(job)
             return
         import multiprocessing as mp
 
@@ -293,6 +310,7 @@ def _run_all(cfg: BenchConfig, plan: dict[str, tuple[str, list[EvalEpisode]]]) -
                     for fut in done:
                         fut.result()  # re-raise a failed run here, with its traceback
                         bar.update(ids[futures[fut]], completed=updates + 1)
+                        log_done(futures[fut])
 
 
 def combined_weights(weights: Sequence[str]) -> str:

@@ -559,12 +559,25 @@ def _eval_part(record: dict[str, Any]) -> dict[str, float]:
 class _Progress:
     """A rich progress bar over updates (or nothing when disabled)."""
 
+    #: Off a terminal (a log file, CI): one plain line per this many seconds at most, and at the
+    #: first and last update and every tenth of the run.
+    PLAIN_EVERY_S = 30.0
+
     def __init__(self, enabled: bool, total: int, done: int) -> None:
         self.enabled, self.total, self.done = enabled, total, done
         self._bar: Any = None
         self._task: Any = None
+        self._plain = False
+        self._start = self._last = 0.0
 
     def __enter__(self) -> Callable[[dict[str, Any]], None]:
+        import sys
+        import time
+
+        if self.enabled and not sys.stderr.isatty():
+            self._plain = True
+            self._start = self._last = time.monotonic()
+            return self._advance
         if self.enabled:
             from rich.progress import (
                 BarColumn,
@@ -588,12 +601,31 @@ class _Progress:
         return self._advance
 
     def _advance(self, record: dict[str, Any]) -> None:
-        if self._bar is None:
+        if self._bar is None and not self._plain:
             return
         status = f"success {record.get('train/success_rate', 0):.2f} invalid {record.get('train/invalid_action_rate', 0):.2f}"
         if "eval/success_rate" in record:
             status += f" | eval {record['eval/success_rate']:.2f}"
-        self._bar.update(self._task, advance=1, status=status)
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, status=status)
+            return
+        import sys
+        import time
+
+        self.done += 1
+        now = time.monotonic()
+        tenth = max(1, self.total // 10)
+        if (
+            self.done in (1, self.total)
+            or self.done % tenth == 0
+            or now - self._last >= self.PLAIN_EVERY_S
+        ):
+            self._last = now
+            print(
+                f"train update {self.done}/{self.total} {status} ({now - self._start:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -237,3 +237,12 @@ def test_summary_counts_training_env_errors(tmp_path: Path) -> None:
     summary = summarize(cfg, results)["tasks"][TASK]
     assert summary["train_env_errors"] == {"grpo": [0, 8], "proxmo": [0, 0]}
     assert summary["success"] == {"grpo": [0.0, 1.0], "proxmo": [0.0, 1.0]}
+
+
+def test_bench_off_a_terminal_logs_each_finished_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _config(tmp_path / "bench").model_copy(update={"progress": True})
+    run_bench(cfg)
+    err = capsys.readouterr().err
+    assert "seed 0 done (1/4 runs" in err and "(4/4 runs" in err

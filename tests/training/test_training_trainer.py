@@ -190,3 +190,16 @@ def test_loss_aggregation_reaches_the_update(tmp_path: Path) -> None:
 
     a, b = weights("token-mean"), weights("seq-mean-token-sum-norm")
     assert any(not (a[k] == b[k]).all() for k in a)
+
+
+def test_off_a_terminal_progress_is_plain_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from proxmo_bench.training.config import load_config
+    from proxmo_bench.training.trainer import Trainer
+
+    sets = ["updates=2", "eval_every=0", "eval_episodes=2", "tensorboard=false", "progress=true"]
+    cfg = load_config("keyroom_light", sets)
+    Trainer(cfg.model_copy(update={"out_dir": str(tmp_path / "r")})).run()
+    err = capsys.readouterr().err
+    assert "train update 1/2 success" in err and "train update 2/2" in err
