@@ -39,7 +39,7 @@ from proxmo_bench.estimators.episode import (
     segment_stats32,
 )
 from proxmo_bench.estimators.gigpo import GiGPO
-from proxmo_bench.estimators.proximity import tfidf_entries
+from proxmo_bench.estimators.proximity import anchor_pairs, pair_kernels, tfidf_entries
 from proxmo_bench.estimators.proxmo import ProxMO
 
 Compat = Literal["paper", "reference"]
@@ -85,37 +85,14 @@ def effective_neighbours(
         raise ValueError(f"temperature must be a positive finite number, got {temperature}")
     if not len(batch):
         return np.ones(0)
-    n_anchor = len(batch.anchor_values)
-    anchor_count = np.bincount(batch.anchor_index, minlength=n_anchor)
+    anchor_count = np.bincount(batch.anchor_index, minlength=len(batch.anchor_values))
     entries = tfidf_entries(batch.anchor_values, anchor_count, compat)
     if entries is None:
         group_rows = np.bincount(batch.group_index, minlength=batch.n_groups)
         return np.asarray(group_rows[batch.group_index], dtype=np.float64)
-    # Rows with equal (group, anchor) have equal weight rows: work on the distinct pairs, each
-    # with its row count m (the pairs come sorted by group).
-    pairs, pair_of_row = np.unique(
-        batch.group_index * n_anchor + batch.anchor_index, return_inverse=True
-    )
-    pair_of_row = pair_of_row.reshape(-1)
-    pair_group, pair_anchor = np.divmod(pairs, n_anchor)
-    m = np.bincount(pair_of_row, minlength=len(pairs)).astype(np.float64)
-    doc, term, value, _ = entries
-    doc_ptr = np.searchsorted(doc, np.arange(n_anchor + 1))
-    bounds = np.searchsorted(pair_group, np.arange(batch.n_groups + 1))
-    n_eff = np.empty(len(pairs))
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        anchors = pair_anchor[lo:hi]
-        count = doc_ptr[anchors + 1] - doc_ptr[anchors]
-        # each pair's TF-IDF entries, laid end to end
-        idx = np.repeat(doc_ptr[anchors] - np.cumsum(count) + count, count) + np.arange(
-            int(count.sum())
-        )
-        local_terms, col = np.unique(term[idx], return_inverse=True)
-        X = np.zeros((hi - lo, len(local_terms)))
-        X[np.repeat(np.arange(hi - lo), count), col.reshape(-1)] = value[idx]
-        logits = (X @ X.T) / temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        E = np.exp(logits)
+    pair_of_row, pair_group, pair_anchor, m = anchor_pairs(batch)
+    n_eff = np.empty(len(m))
+    for lo, hi, E in pair_kernels(batch, entries, pair_group, pair_anchor, temperature):
         W = E / (E @ m[lo:hi])[:, None]  # the weight of one row of pair j, seen from pair i
         n_eff[lo:hi] = 1.0 / ((W * W) @ m[lo:hi])
     return np.asarray(n_eff[pair_of_row])

@@ -38,6 +38,7 @@ batch (document frequencies count every row):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -122,6 +123,55 @@ def tfidf_entries(
     return doc, term, value, n_terms
 
 
+def anchor_pairs(batch: StepBatch) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """The batch's distinct (group, anchor) pairs, sorted by group: ``(pair_of_row (N,),
+    pair_group (P,), pair_anchor (P,), m (P,) rows per pair)``. Rows of one pair have equal
+    soft-baseline weight rows, so the kernels are computed per pair."""
+    n_anchor = len(batch.anchor_values)
+    pairs, pair_of_row = np.unique(
+        batch.group_index * n_anchor + batch.anchor_index, return_inverse=True
+    )
+    pair_of_row = pair_of_row.reshape(-1)
+    pair_group, pair_anchor = np.divmod(pairs, n_anchor)
+    m = np.bincount(pair_of_row, minlength=len(pairs)).astype(np.float64)
+    return pair_of_row, pair_group, pair_anchor, m
+
+
+def pair_kernels(
+    batch: StepBatch,
+    entries: tuple[IntArray, IntArray, FloatArray, int],
+    pair_group: IntArray,
+    pair_anchor: IntArray,
+    temperature: float,
+) -> Iterator[tuple[int, int, FloatArray]]:
+    r"""Per group with pairs ``lo:hi``, ``(lo, hi, E)`` with the unnormalised softmax kernel
+    :math:`E_{ij} = \exp(\cos(x_i, x_j) / T - \max_j)` between its pairs' TF-IDF rows
+    (``entries`` from :func:`tfidf_entries`): the soft-baseline weight of one row of pair ``j``
+    seen from pair ``i`` is ``E_ij / (E @ m)_i``."""
+    n_anchor = len(batch.anchor_values)
+    doc, term, value, _ = entries
+    doc_ptr = np.searchsorted(doc, np.arange(n_anchor + 1))
+    count = np.diff(doc_ptr)[pair_anchor]
+    # Each pair's TF-IDF entries laid end to end (pairs are sorted by group, so each group's
+    # entries are one contiguous slice).
+    offsets = np.repeat(doc_ptr[pair_anchor] - np.cumsum(count) + count, count) + np.arange(
+        int(count.sum())
+    )
+    entry_ptr = np.concatenate(([0], np.cumsum(count)))
+    entry_row = np.repeat(np.arange(len(pair_anchor)), count)
+    bounds = np.searchsorted(pair_group, np.arange(batch.n_groups + 1))
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if lo == hi:
+            continue
+        e_lo, e_hi = entry_ptr[lo], entry_ptr[hi]
+        local_terms, local_col = np.unique(term[offsets[e_lo:e_hi]], return_inverse=True)
+        X = np.zeros((hi - lo, len(local_terms)))
+        X[entry_row[e_lo:e_hi] - lo, local_col.reshape(-1)] = value[offsets[e_lo:e_hi]]
+        logits = (X @ X.T) / temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        yield lo, hi, np.exp(logits)
+
+
 def soft_step_baseline(
     batch: StepBatch,
     G: FloatArray,
@@ -134,44 +184,16 @@ def soft_step_baseline(
         raise ValueError(f"temperature must be a positive finite number, got {temperature}")
     if not len(batch):
         return np.zeros(0)
-    n_anchor = len(batch.anchor_values)
-    anchor_count = np.bincount(batch.anchor_index, minlength=n_anchor)
+    anchor_count = np.bincount(batch.anchor_index, minlength=len(batch.anchor_values))
     entries = tfidf_entries(batch.anchor_values, anchor_count, compat)
     if entries is None and compat == "reference":
         return G.copy()  # the official code's fallback: zero step advantage
-    # Distinct (group, anchor) pairs, sorted by group.
-    pairs, pair_of_row = np.unique(
-        batch.group_index * n_anchor + batch.anchor_index, return_inverse=True
-    )
-    pair_of_row = pair_of_row.reshape(-1)
-    pair_group, pair_anchor = np.divmod(pairs, n_anchor)
-    n_pairs = len(pairs)
-    m = np.bincount(pair_of_row, minlength=n_pairs).astype(np.float64)
-    S = np.bincount(pair_of_row, weights=G, minlength=n_pairs)
-    bounds = np.searchsorted(pair_group, np.arange(batch.n_groups + 1))
-    baseline = np.empty(n_pairs)
+    pair_of_row, pair_group, pair_anchor, m = anchor_pairs(batch)
+    S = np.bincount(pair_of_row, weights=G, minlength=len(m))
     if entries is None:  # no token anywhere: every similarity is 0, uniform weights
         group_mean = np.bincount(pair_group, weights=S) / np.bincount(pair_group, weights=m)
         return np.asarray(group_mean[batch.group_index])
-    doc, term, value, _ = entries
-    doc_ptr = np.searchsorted(doc, np.arange(n_anchor + 1))
-    count = np.diff(doc_ptr)[pair_anchor]
-    # Each pair's TF-IDF entries laid end to end (pairs are sorted by group, so each group's
-    # entries are one contiguous slice).
-    offsets = np.repeat(doc_ptr[pair_anchor] - np.cumsum(count) + count, count) + np.arange(
-        int(count.sum())
-    )
-    entry_ptr = np.concatenate(([0], np.cumsum(count)))
-    entry_row = np.repeat(np.arange(n_pairs), count)
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        if lo == hi:
-            continue
-        e_lo, e_hi = entry_ptr[lo], entry_ptr[hi]
-        local_terms, local_col = np.unique(term[offsets[e_lo:e_hi]], return_inverse=True)
-        X = np.zeros((hi - lo, len(local_terms)))
-        X[entry_row[e_lo:e_hi] - lo, local_col.reshape(-1)] = value[offsets[e_lo:e_hi]]
-        logits = (X @ X.T) / temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        E = np.exp(logits)
+    baseline = np.empty(len(m))
+    for lo, hi, E in pair_kernels(batch, entries, pair_group, pair_anchor, temperature):
         baseline[lo:hi] = (E @ S[lo:hi]) / (E @ m[lo:hi])
     return baseline[pair_of_row]
