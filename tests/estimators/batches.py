@@ -10,6 +10,18 @@ LOCATIONS = ("countertop", "cabinet", "drawer", "fridge", "sinkbasin", "microwav
 OBJECTS = ("apple", "mug", "knife", "bread", "cellphone", "pen", "book", "plate")
 
 
+def batch(rows: list[tuple], valid: list[bool] | None = None) -> StepBatch:
+    """rows: (group, traj, step, reward, anchor, won)."""
+    recs = [
+        dict(zip(["group_id", "traj_id", "step", "reward", "anchor", "won"], r, strict=True))
+        for r in rows
+    ]
+    if valid is not None:
+        for rec, v in zip(recs, valid, strict=True):
+            rec["action_valid"] = v
+    return StepBatch.from_records(recs)
+
+
 def random_anchor(rng: np.random.Generator) -> str:
     kind = int(rng.integers(0, 6))
     if kind == 0:

@@ -7,21 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from proxmo_bench.estimators import StepBatch, discounted_returns, get_estimator
+from proxmo_bench.estimators import discounted_returns, get_estimator
+from tests.estimators.batches import batch
 
 EPS = 1e-6
-
-
-def batch(rows: list[tuple], valid: list[bool] | None = None) -> StepBatch:
-    """rows: (group, traj, step, reward, anchor, won)."""
-    recs = [
-        dict(zip(["group_id", "traj_id", "step", "reward", "anchor", "won"], r, strict=True))
-        for r in rows
-    ]
-    if valid is not None:
-        for rec, v in zip(recs, valid, strict=True):
-            rec["action_valid"] = v
-    return StepBatch.from_records(recs)
 
 
 def sig(x: float) -> float:

@@ -9,20 +9,7 @@ import pytest
 
 from proxmo_bench.estimators import StepBatch, estimator_params, get_estimator
 from proxmo_bench.estimators.reinforce_pp import reinforce_pp_advantage
-from tests.estimators.batches import random_batch
-
-
-def batch(rows: list[tuple], valid: list[bool] | None = None) -> StepBatch:
-    """rows: (group, traj, step, reward, anchor, won)."""
-    recs = [
-        dict(zip(["group_id", "traj_id", "step", "reward", "anchor", "won"], r, strict=True))
-        for r in rows
-    ]
-    if valid is not None:
-        for rec, v in zip(recs, valid, strict=True):
-            rec["action_valid"] = v
-    return StepBatch.from_records(recs)
-
+from tests.estimators.batches import batch, random_batch
 
 # A wins in 2 steps (reward 10 at the end), B fails in 3 steps; one group.
 TWO = [
@@ -195,25 +182,6 @@ def test_rebn_gamma_is_a_parameter() -> None:
 
 # ---- shared properties -----------------------------------------------------------------------------------
 NEW = ["drgrpo", "reinforce_pp", "rebn"]
-
-
-@pytest.mark.parametrize("name", NEW)
-@pytest.mark.parametrize("compat", ["paper", "reference"])
-def test_row_order_does_not_matter(name: str, compat: str) -> None:
-    rng = np.random.default_rng(7)
-    b = random_batch(rng, n_groups=4, group_size=5, invalid_rate=0.1)
-    perm = rng.permutation(len(b))
-    shuffled = StepBatch(
-        group_id=b.group_id[perm],
-        traj_id=b.traj_id[perm],
-        step=b.step[perm],
-        reward=b.reward[perm],
-        anchor=b.anchor[perm],
-        won=b.won[perm],
-        action_valid=None if b.action_valid is None else b.action_valid[perm],
-    )
-    est = get_estimator(name, compat=compat, invalid_penalty=0.1)
-    np.testing.assert_allclose(est(shuffled), est(b)[perm], atol=1e-6)
 
 
 @pytest.mark.parametrize("name", NEW)
