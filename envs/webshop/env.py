@@ -11,9 +11,8 @@ Differences from upstream, on purpose: ``search[...]`` is only accepted where th
 shown (upstream also runs it from other pages, although its action lists never offer it), and an
 unusable action says so in the observation (upstream repeats the page silently).
 
-Actions are read as upstream's ``parse_action`` reads them (``re.match(r"(.+)\[(.+)\]", a)``), but
-by :func:`bracket_action_end`'s two ``str.rfind`` scans: that regex backtracks in time quadratic in
-the length on strings such as ``"[" * n`` (37 s for 100 000 characters).
+Actions are read as upstream's ``parse_action`` reads them (``re.match(r"(.+)\[(.+)\]", a)``), by
+the site's linear scans (:func:`~proxmo_bench.envs.webshop.site.bracket_action_end`).
 """
 
 from __future__ import annotations
@@ -24,27 +23,14 @@ from typing import Any, ClassVar
 from proxmo_bench.env import TextEnv
 from proxmo_bench.envs.webshop.catalogue import Catalogue, load_catalogue
 from proxmo_bench.envs.webshop.goals import TEST_SIZE
-from proxmo_bench.envs.webshop.site import ShopSession, page_text
+from proxmo_bench.envs.webshop.site import (
+    NOT_AN_ACTION,
+    ShopSession,
+    bracket_action_end,
+    page_text,
+)
 
-#: What an action that is not ``name[argument]`` is told (the site's own message for it).
-NOT_AN_ACTION = "Actions look like search[query] or click[button]."
-
-
-def bracket_action_end(action: str) -> int | None:
-    r"""Where upstream's action pattern stops reading ``action``: the index after its last ``"]"``
-    when ``re.match(r"(.+)\[(.+)\]", action, re.DOTALL)`` matches, else None. Linear time.
-
-    The pattern's greedy groups make it match iff some ``"["`` after the first character is
-    followed, at least one character later, by a ``"]"``; it then ends at the last ``"]"`` (text
-    after it is ignored) and splits at the last such ``"["``. So ``action[:end]`` parses as
-    ``action`` does, and the regex has nothing left to backtrack over on it.
-    """
-    close = action.rfind("]")
-    # the "[" must lie in action[1 : close - 1]; close < 3 leaves no room (and a negative end
-    # would count from the right)
-    if close < 3 or action.rfind("[", 1, close - 1) < 0:
-        return None
-    return close + 1
+__all__ = ["NOT_AN_ACTION", "WebShopEnv", "bracket_action_end"]
 
 
 class WebShopEnv(TextEnv):
@@ -159,12 +145,7 @@ class WebShopEnv(TextEnv):
     def _step(self, action: str) -> tuple[str, float, bool, dict[str, Any]]:
         s = self.session
         assert s is not None
-        text = action.strip()
-        end = bracket_action_end(text)
-        if end is None:
-            obs = f"Invalid action: {NOT_AN_ACTION} [SEP] {self._observation()}"
-            return obs, 0.0, False, self._info(False)
-        outcome = s.act(text[:end])
+        outcome = s.act(action)
         if not outcome.valid:
             obs = f"Invalid action: {outcome.message} [SEP] {self._observation()}"
             return obs, 0.0, False, self._info(False)

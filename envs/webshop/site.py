@@ -13,7 +13,6 @@ upstream's ``text_to_clickable``; ``search`` itself is the search button and can
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,8 +30,8 @@ SEARCH_ACTION_TEMPLATE = "search[<query>]"
 PageName = Literal["search", "results", "item", "sub", "done"]
 ElementKind = Literal["text", "instruction", "button", "product", "option", "search_bar", "title"]
 
-# Upstream's ``parse_action``: a name, then "[", an argument, "]" (re.match: a prefix).
-_ACTION = re.compile(r"(.+)\[(.+)\]", re.DOTALL)
+#: What an action that is not ``name[argument]`` is told.
+NOT_AN_ACTION = "Actions look like search[query] or click[button]."
 
 
 @dataclass(frozen=True)
@@ -77,12 +76,33 @@ def page_text(page: Page, *, with_instruction: bool = True) -> str:
     )
 
 
+def bracket_action_end(action: str) -> int | None:
+    r"""Where upstream's action pattern stops reading ``action``: the index after its last ``"]"``
+    when ``re.match(r"(.+)\[(.+)\]", action, re.DOTALL)`` matches, else None. Linear time.
+
+    The pattern's greedy groups make it match iff some ``"["`` after the first character is
+    followed, at least one character later, by a ``"]"``; it then ends at the last ``"]"`` (text
+    after it is ignored) and splits at the last such ``"["``. The regex itself backtracks in time
+    quadratic in the length on strings such as ``"[" * n`` (37 s for 100 000 characters).
+    """
+    close = action.rfind("]")
+    # the "[" must lie in action[1 : close - 1]; close < 3 leaves no room (and a negative end
+    # would count from the right)
+    if close < 3 or action.rfind("[", 1, close - 1) < 0:
+        return None
+    return close + 1
+
+
 def parse_action(action: str) -> tuple[str, str | None]:
-    """``"click[Buy Now]"`` -> ``("click", "Buy Now")``; no brackets -> ``(action, None)``."""
-    m = _ACTION.match(action)
-    if m is None:
+    r"""Upstream's ``parse_action`` (``re.match(r"(.+)\[(.+)\]")``: a name, "[", an argument, "]",
+    read as a prefix), by :func:`bracket_action_end`'s scans: ``"click[Buy Now]"`` ->
+    ``("click", "Buy Now")``; no such brackets -> ``(action, None)``."""
+    end = bracket_action_end(action)
+    if end is None:
         return action, None
-    return m.group(1), m.group(2)
+    close = end - 1
+    open_ = action.rfind("[", 1, close - 1)
+    return action[:open_], action[open_ + 1 : close]
 
 
 @dataclass
@@ -229,7 +249,7 @@ class ShopSession:
         name, arg = parse_action(action.strip())
         name = name.strip().lower()
         if arg is None:
-            return StepOutcome(False, message="Actions look like search[query] or click[button].")
+            return StepOutcome(False, message=NOT_AN_ACTION)
         arg = arg.strip().lower()
         page = self.page()
         if name == "search":
@@ -240,7 +260,7 @@ class ShopSession:
             self._search(arg.split(" "))
             return StepOutcome(True)
         if name != "click":
-            return StepOutcome(False, message="Actions look like search[query] or click[button].")
+            return StepOutcome(False, message=NOT_AN_ACTION)
         clickables = page.clickables()
         if arg not in clickables or arg == "search":
             return StepOutcome(False, message=f"There is no clickable {arg[:60]!r} on this page.")
