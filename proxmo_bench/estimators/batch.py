@@ -83,11 +83,13 @@ class StepBatch:
         anchor: (N,) str — ``info["anchor"]`` seen when the action was taken.
         won: (N,) bool — the trajectory's success (the same on all its rows).
         action_valid: optional (N,) bool — whether the env accepted the action.
+        value: optional (N,) float — the critic's estimate :math:`V(s_t)` of the state the action
+            was taken in, recorded at rollout time (read by ``ppo_gae``).
 
     Raises:
         ValueError: mismatched lengths, non-finite rewards, negative or non-integer steps, a
-            duplicate or missing ``(trajectory, step)``, a trajectory with two ``won`` values, or
-            anchors that are not strings.
+            duplicate or missing ``(trajectory, step)``, a trajectory with two ``won`` values,
+            anchors that are not strings, or non-finite values.
     """
 
     group_id: np.ndarray
@@ -97,6 +99,7 @@ class StepBatch:
     anchor: np.ndarray
     won: np.ndarray
     action_valid: np.ndarray | None = None
+    value: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.group_id)
@@ -109,6 +112,8 @@ class StepBatch:
         }
         if self.action_valid is not None:
             fields["action_valid"] = self.action_valid
+        if self.value is not None:
+            fields["value"] = self.value
         for name, value in fields.items():
             if len(value) != n:
                 raise ValueError(
@@ -122,6 +127,13 @@ class StepBatch:
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"StepBatch: reward[{i}] is {reward[i]}; rewards must be finite")
         set_(self, "reward", reward)
+        if self.value is not None:
+            value = np.asarray(self.value, dtype=np.float64).reshape(-1)
+            bad = ~np.isfinite(value)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"StepBatch: value[{i}] is {value[i]}; values must be finite")
+            set_(self, "value", value)
         step = np.asarray(self.step)
         if step.size and not np.issubdtype(step.dtype, np.integer):
             as_int = step.astype(np.int64)
@@ -272,8 +284,9 @@ class StepBatch:
             raise ValueError("StepBatch.from_records needs at least one row")
         keys = ["group_id", "traj_id", "step", "reward", "anchor", "won"]
         data: dict[str, Any] = {k: [r[k] for r in rows] for k in keys}
-        if "action_valid" in rows[0]:
-            data["action_valid"] = [r["action_valid"] for r in rows]
+        for optional in ("action_valid", "value"):
+            if optional in rows[0]:
+                data[optional] = [r[optional] for r in rows]
         return cls(
             **{k: _as_object_1d(v) if k == "anchor" else np.asarray(v) for k, v in data.items()}
         )

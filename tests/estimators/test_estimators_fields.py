@@ -68,7 +68,7 @@ def test_available_fields_from_names_or_a_mapping() -> None:
     ]
     assert missing_fields("gigpo", {**dict.fromkeys(ALL_FIELDS, 1), "anchor": None}) == ["anchor"]
     assert missing_fields("proxmo", ALL_FIELDS) == []
-    assert available_fields(batch(with_valid=False)) == ALL_FIELDS - {"action_valid"}
+    assert available_fields(batch(with_valid=False)) == ALL_FIELDS - {"action_valid", "value"}
     with pytest.raises(TypeError, match="one string"):
         missing_fields("grpo", "reward")
     with pytest.raises(ValueError, match="unknown estimator"):
