@@ -28,6 +28,8 @@ from proxmo_bench.estimators.batch import FloatArray, StepBatch
 from proxmo_bench.estimators.drgrpo import DrGRPO
 from proxmo_bench.estimators.gigpo import GiGPO
 from proxmo_bench.estimators.grpo import GRPO
+from proxmo_bench.estimators.hgpo import HGPO
+from proxmo_bench.estimators.ppo_gae import PPOGAE
 from proxmo_bench.estimators.proxmo import ProxMO
 from proxmo_bench.estimators.rebn import ReBN
 from proxmo_bench.estimators.reinforce_pp import ReinforcePP
@@ -46,6 +48,8 @@ _ESTIMATORS: dict[str, EstimatorFactory] = {
     "drgrpo": DrGRPO,
     "reinforce_pp": ReinforcePP,
     "rebn": ReBN,
+    "ppo_gae": PPOGAE,
+    "hgpo": HGPO,
 }
 _BUILTIN = frozenset(_ESTIMATORS)
 _DESCRIPTIONS: dict[str, str] = {}
@@ -163,6 +167,7 @@ FIELD_HELP: dict[str, str] = {
     "anchor": "info['anchor'], the state text each action was taken in",
     "won": "each trajectory's success",
     "action_valid": "whether the env accepted each action (needed when invalid_penalty > 0)",
+    "value": "the critic's V(s_t) of each step, recorded at rollout time (an agent with a value head)",
 }
 
 

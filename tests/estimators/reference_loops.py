@@ -168,3 +168,76 @@ def loop_whiten(values: list[float], weights: list[float] | None = None) -> list
     mu = sum(wi * v for wi, v in zip(w, values, strict=True)) / total
     var = sum(wi * (v - mu) ** 2 for wi, v in zip(w, values, strict=True)) / (total - 1)
     return [(v - mu) / (var + 1e-8) ** 0.5 for v in values]
+
+
+# ---- HGPO -----------------------------------------------------------------------------------------
+def loop_hgpo(
+    batch: StepBatch,
+    history: int = 2,
+    norm: str = "mean_std",
+    alpha: float = 1.0,
+    gamma: float = 0.95,
+    eps: float = 1e-6,
+) -> list[float]:
+    """HGPO per row with plain loops: trajectories as step-ordered lists, contexts as tuples."""
+    traj: dict[Any, dict[int, int]] = defaultdict(dict)
+    for i in range(len(batch)):
+        traj[(batch.group_id[i], batch.traj_id[i])][int(batch.step[i])] = i
+    ret = [0.0] * len(batch)
+    context: dict[int, list[tuple[int, Any]]] = defaultdict(list)  # row -> [(k, key)]
+    for (g, _), steps in traj.items():
+        rows = [steps[s] for s in sorted(steps)]
+        running = 0.0
+        for i in reversed(rows):
+            running = float(batch.reward[i]) + gamma * running
+            ret[i] = running
+        for t, i in enumerate(rows):
+            for k in range(min(history, t) + 1):
+                seq = tuple(str(batch.anchor[rows[j]]) for j in range(t - k, t + 1))
+                context[i].append((k, (g, seq)))
+    members: dict[tuple[int, Any], list[int]] = defaultdict(list)
+    for i, keys in context.items():
+        for k, key in keys:
+            members[(k, key)].append(i)
+    out = []
+    for i in range(len(batch)):
+        num = den = 0.0
+        for k, key in context[i]:
+            rows = members[(k, key)]
+            if len(rows) < 2:
+                continue
+            vals = [ret[j] for j in rows]
+            mu = sum(vals) / len(vals)
+            a = ret[i] - mu
+            if norm == "mean_std":
+                sd = (sum((v - mu) ** 2 for v in vals) / len(vals)) ** 0.5
+                a = a / (sd + eps)
+            if a != 0.0:
+                w = (k + 2) ** alpha
+                num += w * a
+                den += w
+        out.append(num / den if den > 0 else 0.0)
+    return out
+
+
+def loop_gae(
+    batch: StepBatch, gamma: float, lam: float, invalid_penalty: float = 0.0
+) -> tuple[list[float], list[float]]:
+    """Per-row GAE over each trajectory's steps: (advantages, returns) in row order, unwhitened."""
+    assert batch.value is not None
+    by_traj: dict[Any, dict[int, int]] = defaultdict(dict)
+    for i in range(len(batch)):
+        by_traj[(batch.group_id[i], batch.traj_id[i])][int(batch.step[i])] = i
+    adv, ret = [0.0] * len(batch), [0.0] * len(batch)
+    for rows in by_traj.values():
+        last, next_value = 0.0, 0.0
+        for k in sorted(rows, reverse=True):
+            i = rows[k]
+            r = float(batch.reward[i])
+            if batch.action_valid is not None and not batch.action_valid[i]:
+                r -= invalid_penalty
+            v = float(batch.value[i])
+            last = r + gamma * next_value - v + gamma * lam * last
+            adv[i], ret[i] = last, last + v
+            next_value = v
+    return adv, ret
