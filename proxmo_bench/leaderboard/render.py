@@ -12,6 +12,7 @@ only on the manifests (no clock), so a rendered file in the repository can be ch
 from __future__ import annotations
 
 import html
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,13 +25,18 @@ from proxmo_bench.leaderboard.decision import (
     decision_table,
     read_run_success,
 )
+from proxmo_bench.leaderboard.episode_viewer import VIEWER_DIR, write_viewer
+from proxmo_bench.leaderboard.palette import estimator_colour
+from proxmo_bench.leaderboard.passk import PASS_K_SUITES, max_k, pass_hat_k
 from proxmo_bench.leaderboard.schema import Interval, Manifest, check_safe_name
 from proxmo_bench.leaderboard.setting import EvaluationSetting, describe, evaluation_setting
 from proxmo_bench.leaderboard.validate import SubmissionError, load_manifest
+from proxmo_bench.rollout.records import read_episodes
 
 LEADERBOARD_MD = "LEADERBOARD.md"
 INDEX_HTML = "index.html"
-_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+#: Most pass^k columns a customer-service table shows (pass^1 .. pass^MAX_PASS_K).
+MAX_PASS_K = 4
 
 
 @dataclass(frozen=True)
@@ -165,10 +171,12 @@ def table_rows(
     if not rows:
         return [*TABLE_HEAD, *TABLE_TAIL], []
     cats = _categories(setting or evaluation_setting(rows[0].manifest), rows)
-    header = [*TABLE_HEAD, *cats, *TABLE_TAIL]
+    passk = _pass_k_cells(rows)
+    n_k = max((len(v) for v in passk), default=0)
+    header = [*TABLE_HEAD, *cats, *(f"pass^{k}" for k in range(1, n_k + 1)), *TABLE_TAIL]
     cells = []
     ranks = rank_labels(rows)
-    for rank, e in zip(ranks, rows, strict=True):
+    for rank, e, pk in zip(ranks, rows, passk, strict=True):
         m = e.manifest
         est = m.training.estimator.label if m.training else "-"
         per_cat = [
@@ -182,6 +190,8 @@ def table_rows(
                 est,
                 fmt_success(m.metrics.success),
                 *per_cat,
+                *pk,
+                *(["-"] * (n_k - len(pk))),
                 f"{m.metrics.score.mean:.3f}",
                 f"{m.metrics.mean_steps.mean:.1f}",
                 str(len(m.runs)),
@@ -191,6 +201,21 @@ def table_rows(
             ]
         )
     return header, cells
+
+
+def _pass_k_cells(rows: Sequence[Entry]) -> list[list[str]]:
+    """pass^1 .. pass^K of each row of a customer-service suite, in percent (``[]`` elsewhere and
+    for rows read without their episodes); K is the fewest trials of any task, at most
+    :data:`MAX_PASS_K`."""
+    out: list[list[str]] = []
+    for e in rows:
+        if e.manifest.suite not in PASS_K_SUITES or e.path is None:
+            out.append([])
+            continue
+        records = read_episodes(e.path / "episodes.jsonl.gz")
+        ks = range(1, min(max_k(records), MAX_PASS_K) + 1)
+        out.append([pct(v) if (v := pass_hat_k(records, k)) is not None else "-" for k in ks])
+    return out
 
 
 def render_markdown(
@@ -213,6 +238,16 @@ def render_markdown(
         "(mean ± half the interval width).",
         "Rows whose success intervals overlap share a rank, marked `=`: they are tied, not",
         "ordered.",
+        *(
+            [
+                "pass^k (customer-service suites): the chance that all of k trials of a task",
+                "succeed, C(c, k) / C(n, k) for c wins in n trials, averaged over tasks, in percent;",
+                "k goes up to the fewest trials of any task (one run: pass^1 only).",
+            ]
+            if suite in PASS_K_SUITES
+            else []
+        ),
+        "The HTML page (index.html) links each submission's files and an episode viewer.",
         "",
     ]
     if not entries:
@@ -264,21 +299,59 @@ def setting_decision(rows: Sequence[Entry]) -> DecisionTable | None:
 
 def mean_curve(m: Manifest) -> list[tuple[int, float, float]]:
     """``(update, mean env steps, mean success)`` over the runs that have a point at ``update``."""
+    return [(u, st, mean) for u, st, mean, _, _ in curve_band(m)]
+
+
+def curve_band(m: Manifest) -> list[tuple[int, float, float, float, float]]:
+    """``(update, mean env steps, mean, min, max success)`` over the runs (seeds) that have a point
+    at ``update``: the line and the min-max band the charts draw."""
     by_update: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for run in m.runs:
         for p in run.curve:
             by_update[p.update].append((p.env_steps, p.success))
-    return [
-        (u, sum(s for s, _ in pts) / len(pts), sum(v for _, v in pts) / len(pts))
-        for u, pts in sorted(by_update.items())
-    ]
+    out = []
+    for u, pts in sorted(by_update.items()):
+        vals = [v for _, v in pts]
+        out.append(
+            (u, sum(s for s, _ in pts) / len(pts), sum(vals) / len(vals), min(vals), max(vals))
+        )
+    return out
 
 
-def _svg_chart(
-    title: str, xlabel: str, series: Sequence[tuple[str, list[tuple[float, float]]]]
-) -> str:
-    W, H, L, R, T, B = 520, 300, 50, 150, 28, 40
-    xs = [x for _, pts in series for x, _ in pts] or [0.0, 1.0]
+def nice_ticks(x0: float, x1: float, target: int = 5) -> list[float]:
+    """Round tick positions covering ``[x0, x1]``: steps of 1, 2 or 5 times a power of ten, whole
+    numbers when the range is (updates, env steps never tick at ``59603.2``)."""
+    span = max(x1 - x0, 1e-12)
+    raw = span / max(target, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(f * mag for f in (1.0, 2.0, 5.0, 10.0) if f * mag >= raw)
+    if x1 - x0 >= 1.0:
+        step = max(step, 1.0)
+    first = math.ceil(x0 / step - 1e-9) * step
+    return [first + i * step for i in range(int((x1 - first) / step + 1e-9) + 1)]
+
+
+def si(x: float) -> str:
+    """A tick label with an SI suffix: ``1500 -> '1.5k'``, ``2000000 -> '2M'``, ``12 -> '12'``."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.3g}" if x != int(x) else str(int(x))
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart: its label, colour, dash pattern and ``(x, mean, low, high)`` points."""
+
+    label: str
+    colour: str
+    points: list[tuple[float, float, float, float]]
+    dashed: bool = False
+
+
+def _svg_chart(title: str, xlabel: str, series: Sequence[Series]) -> str:
+    W, H, L, R, T, B = 560, 300, 50, 190, 28, 40
+    xs = [p[0] for s in series for p in s.points] or [0.0, 1.0]
     x0, x1 = min(xs), max(xs)
     if x1 <= x0:
         x1 = x0 + 1.0
@@ -300,23 +373,34 @@ def _svg_chart(
     ]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         out.append(
+            f'<line x1="{L}" y1="{sy(tick):.1f}" x2="{W - R}" y2="{sy(tick):.1f}" stroke="#eee"/>'
             f'<text x="{L - 6}" y="{sy(tick) + 4:.1f}" font-size="10" text-anchor="end">'
             f"{pct(tick)}</text>"
         )
-    for tick in (x0, (x0 + x1) / 2, x1):
+    for tick in nice_ticks(x0, x1):
         out.append(
-            f'<text x="{sx(tick):.1f}" y="{sy(0) + 14:.1f}" font-size="10" text-anchor="middle">'
-            f"{tick:g}</text>"
+            f'<line x1="{sx(tick):.1f}" y1="{sy(0)}" x2="{sx(tick):.1f}" y2="{sy(0) + 4}" '
+            f'stroke="#444"/><text x="{sx(tick):.1f}" y="{sy(0) + 15:.1f}" font-size="10" '
+            f'text-anchor="middle">{si(tick)}</text>'
         )
-    for k, (label, pts) in enumerate(series):
-        color = _PALETTE[k % len(_PALETTE)]
-        if pts:
-            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
+    for k, s in enumerate(series):
+        if s.points:
+            upper = [f"{sx(x):.1f},{sy(hi):.1f}" for x, _, _, hi in s.points]
+            lower = [f"{sx(x):.1f},{sy(lo):.1f}" for x, _, lo, _ in reversed(s.points)]
+            out.append(
+                f'<polygon class="band" fill="{s.colour}" fill-opacity="0.15" stroke="none" '
+                f'points="{" ".join(upper + lower)}"/>'
+            )
+            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _, _ in s.points)
+            dash = ' stroke-dasharray="6 3"' if s.dashed else ""
+            out.append(
+                f'<polyline fill="none" stroke="{s.colour}" stroke-width="2"{dash} '
+                f'points="{path}"/>'
+            )
         ly = T + 14 * k + 10
-        out.append(f'<rect x="{W - R + 8}" y="{ly - 8}" width="10" height="3" fill="{color}"/>')
+        out.append(f'<rect x="{W - R + 8}" y="{ly - 8}" width="12" height="4" fill="{s.colour}"/>')
         out.append(
-            f'<text x="{W - R + 22}" y="{ly}" font-size="10">{html.escape(label[:24])}</text>'
+            f'<text x="{W - R + 24}" y="{ly}" font-size="10">{html.escape(s.label[:30])}</text>'
         )
     out.append("</svg>")
     return "\n".join(out)
@@ -364,7 +448,10 @@ def render_html(suite: str, entries: Sequence[Entry], decisions: Decisions | Non
         f"<title>proxmo-bench leaderboard: {esc(suite)}</title>",
         "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
-        "th{background:#f3f3f3}td.num{text-align:right}</style>",
+        "th{background:#f3f3f3}td.num{text-align:right}.scroll{overflow-x:auto;max-width:100%}"
+        ".sw{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}"
+        "figure.charts{margin:0}figure.charts svg{margin-right:1em}"
+        "figcaption{font-size:12px;color:#444;max-width:60em}</style>",
         "</head><body>",
         f"<h1>Leaderboard: {esc(suite)}</h1>",
         "<p>One table per evaluation setting (task, data source, split, the env settings that "
@@ -382,38 +469,67 @@ def render_html(suite: str, entries: Sequence[Entry], decisions: Decisions | Non
         )
         header, cells = table_rows(rows, setting)
         parts.append(
-            "<table><thead><tr>"
+            '<div class="scroll"><table><thead><tr>'
             + "".join(f"<th>{esc(h)}</th>" for h in header)
-            + "</tr></thead><tbody>"
+            + "<th>Files</th></tr></thead><tbody>"
         )
-        for row in cells:
-            parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
-        parts.append("</tbody></table>")
+        for row, e in zip(cells, rows, strict=True):
+            colour = estimator_colour(row[2])
+            swatch = f'<span class="sw" style="background:{colour}"></span>'
+            tds = [
+                f"<td>{swatch}{esc(c)}</td>" if i == 2 else f"<td>{esc(c)}</td>"
+                for i, c in enumerate(row)
+            ]
+            parts.append("<tr>" + "".join(tds) + f"<td>{submission_links(e)}</td></tr>")
+        parts.append("</tbody></table></div>")
         decision = decisions.get(setting.key)
         if decision is not None:
-            parts.append("<h3>Decision table</h3>")
+            parts.append('<h3>Decision table</h3><div class="scroll">')
             parts += _html_blocks(decision_markdown(decision))
+            parts.append("</div>")
         trained = [e for e in rows if any(r.curve for r in e.manifest.runs)]
         if trained:
-            by_update = []
-            by_steps = []
+            by_update, by_steps = [], []
             for e in trained:
-                curve = mean_curve(e.manifest)
-                label = (
-                    (e.manifest.training.estimator.label if e.manifest.training else "")
-                    + " "
-                    + e.manifest.agent.name
+                est = e.manifest.training.estimator if e.manifest.training else None
+                label = f"{est.label if est else '-'} {e.manifest.agent.name}".strip()
+                colour = estimator_colour(est.label if est else None)
+                dashed = est is not None and est.label != est.name
+                band = curve_band(e.manifest)
+                by_update.append(
+                    Series(
+                        label, colour, [(float(u), m, lo, hi) for u, _, m, lo, hi in band], dashed
+                    )
                 )
-                by_update.append((label.strip(), [(float(u), s) for u, _, s in curve]))
-                by_steps.append((label.strip(), [(st, s) for _, st, s in curve]))
-            parts.append("<h3>Learning curves (mean over runs)</h3><div>")
+                by_steps.append(
+                    Series(label, colour, [(st, m, lo, hi) for _, st, m, lo, hi in band], dashed)
+                )
+            parts.append('<h3>Learning curves</h3><figure class="charts">')
             parts.append(_svg_chart(f"{task} ({source}): success vs updates", "updates", by_update))
             parts.append(
                 _svg_chart(f"{task} ({source}): success vs env steps", "env steps", by_steps)
             )
-            parts.append("</div>")
+            parts.append(
+                "<figcaption>Success (%) during training: the line is the mean over runs (seeds), "
+                "the shaded band spans their minimum to maximum (no band: one run). One colour "
+                "per estimator on every page; dashed: a compatibility variant "
+                "(e.g. proxmo (reference)).</figcaption></figure>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def submission_links(e: Entry) -> str:
+    """Relative links (from the suite's ``index.html``) to a submission's manifest, episodes and
+    episode viewer page, as HTML."""
+    base = f"submissions/{html.escape(e.folder)}"
+    links = [
+        f'<a href="{base}/manifest.json">manifest</a>',
+        f'<a href="{base}/episodes.jsonl.gz">episodes</a>',
+    ]
+    if e.path is not None:
+        links.append(f'<a href="{VIEWER_DIR}/{html.escape(e.folder)}.html">viewer</a>')
+    return " ".join(links)
 
 
 def render_suite(root: str | Path, suite: str) -> tuple[Path, Path]:
@@ -429,6 +545,9 @@ def render_suite(root: str | Path, suite: str) -> tuple[Path, Path]:
         (page, render_html(suite, entries, decisions)),
     ):
         write_atomic(path, text)
+    for e in entries:
+        if e.path is not None:
+            write_viewer(suite_dir, e.folder, e.path)
     return md, page
 
 
