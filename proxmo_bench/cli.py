@@ -668,6 +668,14 @@ def train(
         "initial_eval": result.initial_eval,
         "final_eval": result.final_eval,
     }
+    from proxmo_bench.harness.learning_curve import plot_learning_curve
+
+    try:
+        summary["plot"] = str(
+            plot_learning_curve(result.out_dir, title=f"{cfg.task} {cfg.estimator.name}")
+        )
+    except (OSError, ValueError) as exc:  # the run itself is complete; the plot is a convenience
+        print(f"warning: no learning-curve plot: {exc}", file=sys.stderr)
     print(json.dumps(summary, indent=2))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,8 +46,9 @@ class MetricsLog:
                 from torch.utils.tensorboard import SummaryWriter
 
                 self._tb = SummaryWriter(str(Path(out_dir) / "tensorboard"))
-            except ImportError:  # tensorboard is optional
+            except ImportError:  # tensorboard is optional: say once that it is off
                 self._tb = None
+                _tensorboard_missing_notice()
 
     def replace_records(self, records: Sequence[dict[str, Any]]) -> None:
         """Make the file hold exactly ``records`` (atomically): ``[]`` for a fresh run, the
@@ -68,6 +70,21 @@ class MetricsLog:
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
+
+
+_notified = False
+
+
+def _tensorboard_missing_notice() -> None:
+    """One line on stderr per process: ``tensorboard: true`` was asked for but is not installed."""
+    global _notified
+    if not _notified:
+        _notified = True
+        print(
+            "notice: TensorBoard is not installed, so metrics go to metrics.jsonl only "
+            "(pip install tensorboard to log there too; tensorboard=false silences this)",
+            file=sys.stderr,
+        )
 
 
 def _line(record: dict[str, Any]) -> str:
