@@ -12,7 +12,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -679,6 +679,23 @@ def train(
     print(json.dumps(summary, indent=2))
 
 
+def _count_progress(what: str) -> Callable[[int, int], None]:
+    """``progress(done, total)`` for long loops: a line on stderr at every tenth of the total and
+    at most every 30 s (the same on a terminal and in a log, where a bar would not draw)."""
+    import time
+
+    state = {"tenth": 0, "last": time.monotonic()}
+
+    def report(done: int, total: int) -> None:
+        tenth = (10 * done) // max(total, 1)
+        now = time.monotonic()
+        if tenth > state["tenth"] or now - state["last"] >= 30 or done == total:
+            state["tenth"], state["last"] = tenth, now
+            print(f"{what} {done}/{total}", file=sys.stderr, flush=True)
+
+    return report
+
+
 def _claim_run_folder(out: Path, *, overwrite: bool) -> None:
     """Make ``out`` ready for a new run: missing or empty is fine; a folder holding a run is
     refused, or, with ``overwrite``, emptied (only a folder that holds a run: config.yaml,
@@ -1061,7 +1078,9 @@ def leaderboard_verify(
         raise typer.BadParameter(f"--policy is auto, always or never, got {policy!r}")
 
     try:
-        report = verify_submission(path, sample=sample, seed=seed)
+        report = verify_submission(
+            path, sample=sample, seed=seed, progress=_count_progress("replayed")
+        )
     except SubmissionError as exc:
         raise _leaderboard_error(exc) from None
     for line in report.mismatches:

@@ -45,3 +45,20 @@ def test_play_by_number_and_text_until_quit() -> None:
 def test_play_unknown_task() -> None:
     result = runner.invoke(app, ["play", "proxmo/Nope-v0"])
     assert result.exit_code == 2 and "not registered" in result.output
+
+
+def test_count_progress_prints_a_line_per_tenth(capsys: pytest.CaptureFixture[str]) -> None:
+    report = cli._count_progress("replayed")
+    for done in range(1, 301):
+        report(done, 300)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"replayed {30 * k}/300" for k in range(1, 11)]
+
+
+def test_count_progress_ends_on_the_total_when_it_is_small(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = cli._count_progress("replayed")
+    for done in range(1, 4):
+        report(done, 3)
+    assert capsys.readouterr().err.strip().splitlines() == [f"replayed {k}/3" for k in (1, 2, 3)]
