@@ -588,6 +588,10 @@ class LLMAgent:
         """Response tokens of one step (the loss is a mean over them)."""
         return len(sample.response_ids)
 
+    def sequence_length(self, sample: LLMSample) -> int:
+        """Prompt + response tokens of one step (what a training forward pass holds for it)."""
+        return len(sample.prompt_ids) + len(sample.response_ids)
+
     def old_logprobs(self, samples: Sequence[LLMSample]) -> torch.Tensor:
         """Generation log-probs (S, R), right-padded with zeros like :meth:`token_logprobs`."""
         R = max(len(s.response_ids) for s in samples)

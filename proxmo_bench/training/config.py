@@ -309,6 +309,12 @@ class TrainConfig(BaseModel):
     """Steps per optimiser step (the batch is shuffled and cut into mini-batches)."""
     micro_batch_size: PositiveInt = 8
     """Steps per forward/backward pass (gradient accumulation inside a mini-batch)."""
+    micro_batch_tokens: PositiveInt | None = None
+    """Token budget of a forward/backward pass instead of a row count: consecutive steps of a
+    mini-batch are packed while rows x their longest prompt + response (the padded tensor, which
+    bounds memory) stays within it, and at most ``micro_batch_size`` rows; a longer step gets a
+    pass of its own. The gradient is the same as with row-count micro-batches (the loss is
+    normalised per mini-batch); only memory and speed change. None: ``micro_batch_size`` rows."""
     clip_ratio: Annotated[float, BeforeValidator(_number), Field(gt=0, lt=1)] = 0.2
     """PPO clip range epsilon in (0, 1): ratio clipped to [1 - eps, 1 + eps]."""
     kl_coef: NonNegativeFloat = 0.01

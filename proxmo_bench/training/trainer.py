@@ -142,6 +142,26 @@ def _chunks(items: np.ndarray, size: int) -> list[np.ndarray]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def token_budget_chunks(
+    items: np.ndarray, lengths: np.ndarray, budget: int, max_rows: int
+) -> list[np.ndarray]:
+    """Cut ``items`` (in order) into runs whose padded size, rows x longest ``lengths[item]``,
+    stays within ``budget`` and whose row count within ``max_rows``; an item longer than the
+    budget is a run of its own. (A greedy pass over the mini-batch's steps: O(rows).)"""
+    out: list[np.ndarray] = []
+    start, longest = 0, 0
+    for j in range(len(items)):
+        n = int(lengths[items[j]])
+        rows = j - start
+        if rows and ((rows + 1) * max(longest, n) > budget or rows == max_rows):
+            out.append(items[start:j])
+            start, longest = j, 0
+        longest = max(longest, n)
+    if len(items) > start:
+        out.append(items[start:])
+    return out
+
+
 class Trainer:
     """Runs :class:`TrainConfig` (see the module docstring). ``policy`` overrides ``build_policy``.
 
@@ -226,6 +246,9 @@ class Trainer:
         ratio_max = 0.0
         samples = [r.decision.sample for r in rows]
         adv_t = torch.as_tensor(adv, dtype=torch.float32)
+        if cfg.micro_batch_tokens is not None:
+            length_of = getattr(policy, "sequence_length", policy.token_count)
+            lengths = np.array([length_of(s) for s in samples], dtype=np.int64)
         norm_constant = cfg.loss_norm_constant or float(cfg.max_new_tokens)
         for _ in range(cfg.ppo_epochs):
             order = self.task_rng.permutation(len(rows))
@@ -233,7 +256,14 @@ class Trainer:
                 mb_tokens = float(sum(policy.token_count(samples[i]) for i in mb))
                 mb_seqs = float(sum(policy.token_count(samples[i]) > 0 for i in mb))
                 self.optimizer.zero_grad(set_to_none=True)
-                for micro in _chunks(mb, cfg.micro_batch_size):
+                micros = (
+                    _chunks(mb, cfg.micro_batch_size)
+                    if cfg.micro_batch_tokens is None
+                    else token_budget_chunks(
+                        mb, lengths, cfg.micro_batch_tokens, cfg.micro_batch_size
+                    )
+                )
+                for micro in micros:
                     ms = [samples[i] for i in micro]
                     logp, mask, ent = policy.token_logprobs(ms, with_entropy=True)
                     ref = None
