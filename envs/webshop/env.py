@@ -18,11 +18,13 @@ the site's linear scans (:func:`~proxmo_bench.envs.webshop.site.bracket_action_e
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from proxmo_bench.env import TextEnv
 from proxmo_bench.envs.webshop.catalogue import Catalogue, load_catalogue
 from proxmo_bench.envs.webshop.goals import TEST_SIZE
+from proxmo_bench.envs.webshop.nouns import load_spacy
+from proxmo_bench.envs.webshop.reward import Nouns, OptionRule
 from proxmo_bench.envs.webshop.site import (
     NOT_AN_ACTION,
     ShopSession,
@@ -47,6 +49,11 @@ class WebShopEnv(TextEnv):
         catalogue_seed: generated: the catalogue's seed.
         test_size: goals in the test split (upstream: 500).
         index_cache_dir: folder to save/load the BM25 index (default ``$WEBSHOP_INDEX_CACHE``).
+        option_rule: the purchase score's option rule: ``"env-v1"`` (default; the rule of this
+            env version and its published results) or ``"upstream"`` (upstream ``master``'s,
+            quirks included; see :mod:`proxmo_bench.envs.webshop.reward`).
+        nouns: the type score's noun tagger: ``"heuristic"`` (default, offline) or ``"spacy"``
+            (upstream's ``en_core_web_sm``; the ``[webshop-spacy]`` extra).
     """
 
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
@@ -66,8 +73,18 @@ class WebShopEnv(TextEnv):
         catalogue_seed: int = 0,
         test_size: int = TEST_SIZE,
         index_cache_dir: str | os.PathLike[str] | None = None,
+        option_rule: str = "env-v1",
+        nouns: str = "heuristic",
     ) -> None:
         super().__init__(split=split, reward_scale=reward_scale, render_mode=render_mode)
+        if option_rule not in ("env-v1", "upstream"):
+            raise ValueError(f"option_rule must be 'env-v1' or 'upstream', got {option_rule!r}")
+        if nouns not in ("heuristic", "spacy"):
+            raise ValueError(f"nouns must be 'heuristic' or 'spacy', got {nouns!r}")
+        if nouns == "spacy":
+            load_spacy()  # at construction, not at the first purchase (ImportError names the extra)
+        self.option_rule = cast(OptionRule, option_rule)
+        self.nouns = cast(Nouns, nouns)
         self.source = source
         self.catalogue: Catalogue = load_catalogue(
             source,
@@ -116,7 +133,12 @@ class WebShopEnv(TextEnv):
             split = options["split"]
             index = int(self.np_random.integers(len(self.catalogue.goals[split])))
         self.task_id = f"{split}/{index}"
-        self.session = ShopSession(self.catalogue, self.catalogue.goals[split][index])
+        self.session = ShopSession(
+            self.catalogue,
+            self.catalogue.goals[split][index],
+            option_rule=self.option_rule,
+            nouns=self.nouns,
+        )
         self._won, self._score = False, 0.0
         return self._observation(), self._info(True)
 

@@ -15,13 +15,14 @@ For a goal with attributes ``A`` (n_A of them) and options ``O`` (n_O), and a pu
   some purchased option value has fuzzy token-set ratio > 85 with it (both colour-normalised).
   Nothing else counts: no exact match for sizes, no search of the product text (those are on
   upstream's unmerged ``v2`` branch, not in ``master``).
-- Options, ``option_rule="env-v1"`` (the default for now: WebShop env_version 1, with which the
-  published results were made; it mixes ``v2`` and ``master``): each *purchased* option value
+- Options, ``option_rule="env-v1"`` (what WebShop env_version 1 uses, with which the published
+  results were made; it mixes ``v2`` and ``master``): each *purchased* option value
   (colour-normalised) counts when its name is ``size`` and it equals a goal option *value*, or
   (other names) a goal value has token-set ratio > 85 with it, or it is a substring of the title,
   bullet points or description; buying more options than the goal names can push the total
-  above 1.0 (the env clips ``info["score"]``). The default moves to ``"upstream"`` together with
-  an env_version bump, which re-scores published episodes (issue 19).
+  above 1.0 (the env clips ``info["score"]``). :func:`get_reward` defaults to ``"upstream"``;
+  the env passes its own ``option_rule`` (``"env-v1"`` unless made with
+  ``option_rule="upstream"``), so published episodes keep their scores.
 
 Upstream quirks kept on purpose, so scores compare case by case:
 - (``option_rule="upstream"``) a goal whose ``goal_options`` is a dict (synthetic goals) is scored on its ``(name, value)``
@@ -291,7 +292,7 @@ def get_reward(
     verbose: Literal[False] = False,
     *,
     nouns: Nouns = "heuristic",
-    option_rule: OptionRule = "env-v1",
+    option_rule: OptionRule = "upstream",
 ) -> float: ...
 
 
@@ -304,7 +305,7 @@ def get_reward(
     verbose: Literal[True],
     *,
     nouns: Nouns = "heuristic",
-    option_rule: OptionRule = "env-v1",
+    option_rule: OptionRule = "upstream",
 ) -> tuple[float, dict[str, Any]]: ...
 
 
@@ -316,7 +317,7 @@ def get_reward(
     verbose: bool = False,
     *,
     nouns: Nouns = "heuristic",
-    option_rule: OptionRule = "env-v1",
+    option_rule: OptionRule = "upstream",
 ) -> float | tuple[float, dict[str, Any]]:
     """Upstream WebShop's total score for buying ``purchased_product`` with ``options``.
 
@@ -330,8 +331,8 @@ def get_reward(
         verbose: also return the parts.
         nouns: the type score's noun tagger: ``"heuristic"`` (offline default), ``"spacy"``
             (upstream's ``en_core_web_sm``; needs the ``[webshop-spacy]`` extra) or a callable.
-        option_rule: ``"upstream"`` (upstream ``master``, quirks included) or ``"env-v1"``
-            (default: what WebShop env_version 1 and its published results use).
+        option_rule: ``"upstream"`` (default: upstream ``master``, quirks included) or
+            ``"env-v1"`` (what WebShop env_version 1 and its published results use).
 
     Returns:
         The total in [0, 1] (above 1 only in env-v1's over-counting case), or ``(total, info)`` with ``r_type``, ``r_att``, ``w_att``, ``query_match``,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from proxmo_bench.envs.webshop.catalogue import Catalogue
-from proxmo_bench.envs.webshop.reward import get_reward
+from proxmo_bench.envs.webshop.reward import Nouns, OptionRule, get_reward
 
 PRODUCT_WINDOW = 10
 BUY_NOW = "Buy Now"
@@ -120,9 +120,18 @@ class StepOutcome:
 class ShopSession:
     """One shopper's state on the site for one goal."""
 
-    def __init__(self, catalogue: Catalogue, goal: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        goal: dict[str, Any],
+        *,
+        option_rule: OptionRule = "env-v1",
+        nouns: Nouns = "heuristic",
+    ) -> None:
         self.catalogue = catalogue
         self.goal = goal
+        self.option_rule: OptionRule = option_rule
+        self.nouns: Nouns = nouns
         self.page_name: PageName = "search"
         self.keywords: list[str] = []
         self.results: list[str] = []
@@ -309,6 +318,8 @@ class ShopSession:
             price=self.catalogue.prices[self.asin],
             options=dict(self.options),
             verbose=True,
+            nouns=self.nouns,
+            option_rule=self.option_rule,
         )
         score = min(1.0, float(raw))
         self.purchased = {"asin": self.asin, "options": dict(self.options), "score": score}

@@ -108,8 +108,8 @@ def test_upstream_rule_scores_dict_goals_on_name_value_pairs() -> None:
     g = goal(goal_options={"scent": "lavender", "size": "33.8 fl oz"})
     opts = {"scent": "lavender", "size": "8 fl oz"}
     assert get_reward(product(), g, 30.0, opts, option_rule="upstream") == pytest.approx(1.0)
-    # env-v1 (the default for published results) matches sizes exactly on the values
-    assert get_reward(product(), g, 30.0, opts) == pytest.approx(3 / 4)
+    # env-v1 (the env's rule, published results) matches sizes exactly on the values
+    assert get_reward(product(), g, 30.0, opts, option_rule="env-v1") == pytest.approx(3 / 4)
     # a pair is colour-normalised only when a colour word equals its name or value
     assert normalize_color(("color", "blue")) == "blue"
     assert normalize_color(("color", "navy blue")) == ("color", "navy blue")
@@ -151,15 +151,19 @@ def test_colour_normalisation_quirks() -> None:
 
 def test_env_v1_size_options_match_exactly_others_fuzzily() -> None:
     g = goal(goal_options=["large"])
-    assert get_reward(product(), g, 30.0, {"size": "x-large"}) == pytest.approx(2 / 3)
-    assert get_reward(product(), g, 30.0, {"fit": "x-large"}) == 1.0  # token-set ratio 100
+    assert get_reward(
+        product(), g, 30.0, {"size": "x-large"}, option_rule="env-v1"
+    ) == pytest.approx(2 / 3)
+    assert (
+        get_reward(product(), g, 30.0, {"fit": "x-large"}, option_rule="env-v1") == 1.0
+    )  # token-set ratio 100
 
 
 def test_env_v1_option_found_in_title() -> None:
     g = goal(goal_options=["blue"])
     p = product(Title="Acme Over Ear Headphones 40 Hour")
     # 'hour' is no goal option but a substring of the title: it counts under env-v1.
-    assert get_reward(p, g, 30.0, {"style": "hour"}) == 1.0
+    assert get_reward(p, g, 30.0, {"style": "hour"}, option_rule="env-v1") == 1.0
 
 
 def test_goal_options_as_dict() -> None:
@@ -170,7 +174,7 @@ def test_goal_options_as_dict() -> None:
 
 def test_env_v1_buying_more_options_than_asked_overcounts() -> None:
     p = product(Title="Acme Over Ear Headphones Large")
-    total = get_reward(p, goal(), 30.0, {"color": "blue", "size": "large"})
+    total = get_reward(p, goal(), 30.0, {"color": "blue", "size": "large"}, option_rule="env-v1")
     assert total == pytest.approx(4 / 3)
 
 
