@@ -54,6 +54,9 @@ class WebShopEnv(TextEnv):
             quirks included; see :mod:`proxmo_bench.envs.webshop.reward`).
         nouns: the type score's noun tagger: ``"heuristic"`` (default, offline) or ``"spacy"``
             (upstream's ``en_core_web_sm``; the ``[webshop-spacy]`` extra).
+        search_anywhere: accept ``search[...]`` on every page as upstream's text env does
+            (default False: env_version 1 refuses it off the search page, as its published
+            episodes were played; the admissible actions list it on the search page either way).
     """
 
     splits: ClassVar[tuple[str, ...]] = ("train", "test")
@@ -75,6 +78,7 @@ class WebShopEnv(TextEnv):
         index_cache_dir: str | os.PathLike[str] | None = None,
         option_rule: str = "env-v1",
         nouns: str = "heuristic",
+        search_anywhere: bool = False,
     ) -> None:
         super().__init__(split=split, reward_scale=reward_scale, render_mode=render_mode)
         if option_rule not in ("env-v1", "upstream"):
@@ -85,6 +89,7 @@ class WebShopEnv(TextEnv):
             load_spacy()  # at construction, not at the first purchase (ImportError names the extra)
         self.option_rule = cast(OptionRule, option_rule)
         self.nouns = cast(Nouns, nouns)
+        self.search_anywhere = bool(search_anywhere)
         self.source = source
         self.catalogue: Catalogue = load_catalogue(
             source,
@@ -138,6 +143,7 @@ class WebShopEnv(TextEnv):
             self.catalogue.goals[split][index],
             option_rule=self.option_rule,
             nouns=self.nouns,
+            search_anywhere=self.search_anywhere,
         )
         self._won, self._score = False, 0.0
         return self._observation(), self._info(True)

@@ -127,9 +127,13 @@ class ShopSession:
         *,
         option_rule: OptionRule = "env-v1",
         nouns: Nouns = "heuristic",
+        search_anywhere: bool = False,
     ) -> None:
         self.catalogue = catalogue
         self.goal = goal
+        #: accept ``search[...]`` on every page, as upstream's text env does (its step searches
+        #: whatever the page; only the search page lists the action)
+        self.search_anywhere = search_anywhere
         self.option_rule: OptionRule = option_rule
         self.nouns: Nouns = nouns
         self.page_name: PageName = "search"
@@ -262,7 +266,7 @@ class ShopSession:
         arg = arg.strip().lower()
         page = self.page()
         if name == "search":
-            if not page.has_search_bar:
+            if not page.has_search_bar and not self.search_anywhere:
                 return StepOutcome(False, message="There is no search bar on this page.")
             if not arg.strip():
                 return StepOutcome(False, message="The search query is empty.")

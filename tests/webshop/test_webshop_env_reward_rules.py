@@ -65,3 +65,26 @@ def test_unknown_rules_are_one_line_errors() -> None:
 def test_spacy_nouns_without_spacy_fail_at_construction_naming_the_extra() -> None:
     with pytest.raises(ImportError, match="webshop-spacy"):
         _env(nouns="spacy")
+
+
+def _to_item_page(env: WebShopEnv) -> None:
+    env.reset(seed=5)
+    session = env.session
+    assert session is not None
+    _, _, _, _, info = env.step(f"search[{session.goal['instruction_text'][:40]}]")
+    buttons = {"click[back to search]", "click[next >]", "click[< prev]"}
+    first = next(a for a in info["admissible_actions"] if a not in buttons)  # a product
+    env.step(first)
+    assert session.page_name == "item"
+
+
+def test_search_off_the_search_page_follows_the_setting() -> None:
+    strict = _env()
+    _to_item_page(strict)
+    _, _, _, _, info = strict.step("search[red shoes]")
+    assert not info["action_valid"] and strict.session.page_name == "item"  # type: ignore[union-attr]
+    anywhere = _env(search_anywhere=True)
+    _to_item_page(anywhere)
+    _, _, _, _, info = anywhere.step("search[red shoes]")
+    assert info["action_valid"] and anywhere.session.page_name == "results"  # type: ignore[union-attr]
+    assert anywhere.session.keywords == ["red", "shoes"]  # type: ignore[union-attr]
