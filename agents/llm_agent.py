@@ -305,6 +305,7 @@ class LLMAgent:
         dtype: str = "float32",
         device: str | None = None,
         gradient_checkpointing: bool = False,
+        attn_implementation: str = "auto",
         backend: str = "transformers",
         seed: int = 0,
         **kwargs: Any,
@@ -313,6 +314,8 @@ class LLMAgent:
 
         ``random:<shape>`` builds a random model of that shape offline instead, its weights drawn
         from ``seed`` on ``device`` (:func:`~proxmo_bench.agents.random_models.build_random_model`).
+        ``attn_implementation`` picks the attention kernel (``"auto"``: transformers' choice;
+        ``"sdpa"``, ``"eager"``, ``"flash_attention_2"``).
         ``backend="vllm"`` generates with vLLM (installed separately; GPU) and trains with
         transformers, copying the weights into vLLM after every update.
         """
@@ -330,10 +333,18 @@ class LLMAgent:
                     f"{path} is built in memory and vLLM loads models from files; use "
                     "backend='transformers' with random models"
                 )
-            lm, tok = build_random_model(path, seed=seed, dtype=_TORCH_DTYPES[dtype], device=device)
+            lm, tok = build_random_model(
+                path,
+                seed=seed,
+                dtype=_TORCH_DTYPES[dtype],
+                device=device,
+                attn_implementation=attn_implementation,
+            )
         else:
-            extra = {"gguf_file": gguf} if gguf else {}
-            tok = AutoTokenizer.from_pretrained(path, **extra)
+            extra: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
+            if attn_implementation != "auto":
+                extra["attn_implementation"] = attn_implementation
+            tok = AutoTokenizer.from_pretrained(path, **({"gguf_file": gguf} if gguf else {}))
             lm = AutoModelForCausalLM.from_pretrained(path, dtype=_TORCH_DTYPES[dtype], **extra)
             if device:
                 lm = lm.to(device)

@@ -102,9 +102,11 @@ def build_random_model(
     dtype: torch.dtype = torch.float32,
     device: str | torch.device | None = None,
     layers: int | None = None,
+    attn_implementation: str = "auto",
 ) -> tuple[Any, Any]:
     """``(model, tokenizer)`` for ``random:<shape>``: weights drawn from ``seed`` directly on
-    ``device`` (default CPU) in ``dtype``.
+    ``device`` (default CPU) in ``dtype``, with the attention kernel ``attn_implementation``
+    (``"auto"``: transformers' choice).
 
     Deterministic for a given seed, device and dtype. ``layers`` overrides the layer count.
     The global random state is left as it was (CPU, and ``device``'s when it is an accelerator).
@@ -120,7 +122,10 @@ def build_random_model(
     forked = [dev] if dev.type != "cpu" else []
     with torch.random.fork_rng(devices=forked, device_type=dev.type), dev:
         torch.manual_seed(seed)
-        lm = AutoModelForCausalLM.from_config(cfg, dtype=dtype)
+        extra = (
+            {} if attn_implementation == "auto" else {"attn_implementation": attn_implementation}
+        )
+        lm = AutoModelForCausalLM.from_config(cfg, dtype=dtype, **extra)
     return lm.eval(), tok
 
 

@@ -243,6 +243,10 @@ class TrainConfig(BaseModel):
     """torch CPU threads (0 = torch's default); 1 is fastest for the light agent on a busy machine."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass (saves GPU memory)."""
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
+    """LLM attention kernel: ``auto`` (transformers' choice: SDPA where the model supports it),
+    ``sdpa`` (torch's scaled-dot-product attention), ``eager``, or ``flash_attention_2`` (needs
+    the ``flash-attn`` package and a GPU)."""
     llm_backend: Literal["transformers", "vllm"] = "transformers"
     """Generation backend: transformers or vllm (when installed)."""
     history_length: NonNegativeInt = 2

@@ -132,6 +132,7 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
         dtype=cfg.dtype,
         device=cfg.device,
         gradient_checkpointing=cfg.gradient_checkpointing,
+        attn_implementation=cfg.attn_implementation,
         backend=cfg.llm_backend,
         seed=cfg.seed,  # the weights of a random:<shape> model (real weights ignore it)
         **llm_kwargs,
