@@ -53,6 +53,18 @@ class ActionScorer(nn.Module):
         return self.head(torch.cat([h_s, h_a, h_s * h_a], dim=-1)).squeeze(-1)
 
 
+class StateValue(nn.Module):
+    """The critic ``V(s) = w^T tanh(W phi(s) + b) + c`` on the same frozen state features."""
+
+    def __init__(self, n_features: int, hidden: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(3 * n_features, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        """Values (S,) of the states (S, 3F)."""
+        return self.net(state).squeeze(-1)
+
+
 class CachedHashing:
     """``HashingVectorizer.transform`` as dense rows, with a cache of the strings seen before.
 
@@ -107,6 +119,9 @@ class LightAgent(AdmissibleChoicePolicy):
         history_length: how many of the last actions enter the state text.
         temperature: softmax temperature of the policy.
         seed: seeds the network initialisation (a local generator; global RNG untouched).
+        value_head: also build a critic :class:`StateValue` (for estimators that read values,
+            ``ppo_gae``), initialised from ``seed + 1`` so the policy network is the same as
+            without it.
     """
 
     name = "light"
@@ -118,6 +133,7 @@ class LightAgent(AdmissibleChoicePolicy):
         history_length: int = 3,
         temperature: float = 1.0,
         seed: int = 0,
+        value_head: bool = False,
     ) -> None:
         if n_features < 16 or hidden < 1 or temperature <= 0:
             raise ValueError("need n_features >= 16, hidden >= 1 and temperature > 0")
@@ -132,6 +148,11 @@ class LightAgent(AdmissibleChoicePolicy):
             torch.manual_seed(seed)
             self.module = ActionScorer(n_features, hidden)
         self.reference = copy.deepcopy(self.module).requires_grad_(False)
+        self.value_net: StateValue | None = None
+        if value_head:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed + 1)
+                self.value_net = StateValue(n_features, hidden)
         self._episode_history: list[tuple[str, str]] = []
 
     # ---- features --------------------------------------------------------------------------------
@@ -186,7 +207,31 @@ class LightAgent(AdmissibleChoicePolicy):
     ) -> list[torch.Tensor]:
         return self._log_probs(net, [s.state for s in samples], [s.candidates for s in samples])
 
+    # ---- critic --------------------------------------------------------------------------------
+    def state_values(self, samples: Sequence[LightSample]) -> torch.Tensor:
+        """``V(s)`` (S,) of each sample's state, with gradients (wrap in ``no_grad`` to read)."""
+        if self.value_net is None:
+            raise ValueError("this light agent has no value head (build it with value_head=True)")
+        return self.value_net(self._state_matrix([s.state for s in samples]))
+
+    def state_dict(self) -> dict[str, Any]:
+        """The network, its KL reference and, when present, the value head."""
+        state = super().state_dict()
+        if self.value_net is not None:
+            state["value"] = self.value_net.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.value_net is not None:
+            if "value" not in state:
+                raise ValueError("the checkpoint holds no value head, but this agent has one")
+            self.value_net.load_state_dict(state["value"])
+
     def describe(self) -> dict[str, Any]:
         """The agent's identity for run manifests."""
         n_params = sum(p.numel() for p in self.module.parameters())
-        return {"agent": "light", "n_features": self.n_features, "params": n_params}
+        out: dict[str, Any] = {"agent": "light", "n_features": self.n_features, "params": n_params}
+        if self.value_net is not None:
+            out["value_head_params"] = sum(p.numel() for p in self.value_net.parameters())
+        return out

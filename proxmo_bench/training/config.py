@@ -110,6 +110,8 @@ class EstimatorConfig(BaseModel):
 #: The StepBatch fields the trainer's rollouts fill (``RolloutBatch.step_batch``); an estimator
 #: that declares others (``requires``) is refused before any compute.
 STEP_BATCH_FIELDS = ("group_id", "traj_id", "step", "reward", "anchor", "won", "action_valid")
+#: Agents that carry a value head (a critic V(s)) when the estimator reads ``value`` (ppo_gae).
+VALUE_AGENTS = ("light",)
 
 
 def build_estimator(section: EstimatorConfig, invalid_penalty: float) -> Any:
@@ -327,6 +329,11 @@ class TrainConfig(BaseModel):
     """KL estimator: low_var_kl (k3, clamped), kl (k1), none."""
     entropy_coef: NonNegativeFloat = 0.0
     """Weight of the entropy bonus (0 = off)."""
+    vf_coef: NonNegativeFloat = 0.5
+    """Weight of the value loss, for estimators that need a critic (``ppo_gae``; ignored otherwise)."""
+    cliprange_value: PositiveFloat = 0.5
+    """Value clipping: the new value may move at most this far from the rollout's (verl's
+    ``cliprange_value``); the loss is the larger of the clipped and unclipped squared errors."""
     max_grad_norm: PositiveFloat = 1.0
     """Gradient clipping by global norm."""
     loss_agg_mode: Literal[
@@ -427,10 +434,14 @@ class TrainConfig(BaseModel):
 
         try:  # before any compute: the rollout batch must carry what the estimator reads
             # the factory's declaration, then the built one's (its invalid_penalty adds a field)
-            check_fields(self.estimator.name, STEP_BATCH_FIELDS)
-            check_fields(est, STEP_BATCH_FIELDS, name=self.estimator.name)
+            fields = STEP_BATCH_FIELDS + (("value",) if self.agent in VALUE_AGENTS else ())
+            check_fields(self.estimator.name, fields)
+            check_fields(est, fields, name=self.estimator.name)
         except MissingFieldsError as exc:
-            raise ConfigError("estimator.name", str(exc)) from None
+            hint = ""
+            if "value" in getattr(est, "requires", ()) and self.agent not in VALUE_AGENTS:
+                hint = f"; agent {self.agent!r} has no value head (these do: {', '.join(VALUE_AGENTS)})"
+            raise ConfigError("estimator.name", str(exc) + hint) from None
         if getattr(est, "group_relative", False) and self.group_size < 2:
             raise ConfigError(
                 "group_size",
@@ -446,6 +457,11 @@ class TrainConfig(BaseModel):
     def built_estimator(self) -> Any:
         """The frozen estimator this config resolves to (built once, at validation)."""
         return self._estimator
+
+    @property
+    def uses_value_head(self) -> bool:
+        """Whether the estimator reads per-step values, so the agent trains a value head."""
+        return "value" in getattr(self._estimator, "requires", ())
 
     def estimator_record(self) -> dict[str, Any]:
         """``{"name": ..., "params": {every parameter of the built estimator}}`` for run.json and

@@ -184,3 +184,19 @@ def ppo_clip_loss(
             ratio_max=float((ratio * m).max()) if m.numel() else 0.0,
             tokens=float(m.sum()),
         )
+
+
+def clipped_value_loss(
+    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, cliprange: float
+) -> torch.Tensor:
+    r"""PPO's clipped value loss, summed over rows (divide by the mini-batch's rows):
+
+    .. math::
+        L^V = \sum_i \tfrac12 \max\big((V_i - \hat R_i)^2,\
+              (V^{old}_i + \mathrm{clip}(V_i - V^{old}_i, -c, c) - \hat R_i)^2\big),
+
+    with :math:`V^{old}` the values at rollout time, :math:`\hat R` the GAE targets and :math:`c`
+    ``cliprange`` (verl's ``compute_value_loss``).
+    """
+    clipped = old_values + torch.clamp(values - old_values, -cliprange, cliprange)
+    return 0.5 * torch.maximum((values - returns) ** 2, (clipped - returns) ** 2).sum()

@@ -21,6 +21,7 @@ metrics file against the checkpoint's update.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -49,7 +50,7 @@ from proxmo_bench.training.checkpoint import (
 from proxmo_bench.training.config import TrainConfig, save_config
 from proxmo_bench.training.metrics_log import METRICS_NAME, MetricsLog, read_metrics, records_until
 from proxmo_bench.training.policy import TrainablePolicy
-from proxmo_bench.training.ppo_loss import ppo_clip_loss
+from proxmo_bench.training.ppo_loss import clipped_value_loss, ppo_clip_loss
 from proxmo_bench.training.resume import ConfigDriftError, config_changes, record_config_changes
 
 #: Eval episodes reset from seeds ``EVAL_SEED_BASE + i``: the same tasks for every run and estimator.
@@ -102,6 +103,7 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
             history_length=cfg.history_length,
             temperature=cfg.sampling_temperature,
             seed=cfg.seed,
+            value_head=cfg.uses_value_head,
         )
     from proxmo_bench.agents.llm_agent import LLMAgent
 
@@ -137,6 +139,17 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
         seed=cfg.seed,  # the weights of a random:<shape> model (real weights ignore it)
         **llm_kwargs,
     )
+
+
+def _critic_metrics(
+    critic: tuple[torch.Tensor, torch.Tensor], value_loss: float
+) -> dict[str, float]:
+    """The value loss (mean per row and epoch) and the explained variance of the rollout's values,
+    ``1 - Var(R - V) / Var(R)`` (1: perfect, 0: no better than a constant)."""
+    values, returns = critic
+    var_r = float(returns.var()) if len(returns) > 1 else 0.0
+    ev = 1.0 - float((returns - values).var()) / var_r if var_r > 0 else 0.0
+    return {"loss/value": value_loss, "value/explained_variance": ev}
 
 
 def _chunks(items: np.ndarray, size: int) -> list[np.ndarray]:
@@ -193,7 +206,20 @@ class Trainer:
         if not params:
             raise ValueError(f"agent {cfg.agent!r} has no trainable parameters")
         self.params = params
-        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # the critic (estimators that read values): its own parameters and gradient clipping, one
+        # optimiser (so checkpoints hold its state with the policy's)
+        self.critic_params: list[torch.nn.Parameter] = []
+        if cfg.uses_value_head:
+            critic = getattr(self.policy, "value_net", None)
+            if critic is None:
+                raise ValueError(
+                    f"estimator {cfg.estimator.name!r} needs an agent with a value head"
+                )
+            self.critic_params = list(critic.parameters())
+        self.optimizer = torch.optim.AdamW(
+            params + self.critic_params, lr=cfg.lr, weight_decay=cfg.weight_decay
+        )
+        self._critic: tuple[torch.Tensor, torch.Tensor] | None = None
         self.backend = (
             backend
             if backend is not None
@@ -230,7 +256,15 @@ class Trainer:
         rows = batch.training_rows()
         if not rows:
             return rows, np.zeros(0)
-        adv = np.asarray(self.estimator(batch.step_batch(rows)), dtype=np.float64)
+        step_batch = batch.step_batch(rows)
+        if self.critic_params:
+            # V(s_t) of the policy that collected the batch (no update since the rollout)
+            with torch.no_grad():
+                values = self.policy.state_values([r.decision.sample for r in rows])  # type: ignore[attr-defined]
+            step_batch = dataclasses.replace(step_batch, value=values.double().numpy())
+            returns = self.estimator.returns(step_batch)
+            self._critic = (values.float(), torch.as_tensor(returns, dtype=torch.float32))
+        adv = np.asarray(self.estimator(step_batch), dtype=np.float64)
         if adv.shape != (len(rows),) or not np.all(np.isfinite(adv)):
             raise RuntimeError(
                 f"estimator {self.cfg.estimator.name!r} returned bad advantages {adv.shape}"
@@ -242,7 +276,8 @@ class Trainer:
         cfg = self.cfg
         policy = self.policy
         policy.module.train()
-        sums = {"pg": 0.0, "kl": 0.0, "entropy": 0.0, "clipped": 0.0, "tokens": 0.0}
+        sums = {"pg": 0.0, "kl": 0.0, "entropy": 0.0, "clipped": 0.0, "tokens": 0.0, "value": 0.0}
+        critic, self._critic = self._critic, None
         grad_norms: list[float] = []
         ratio_max = 0.0
         samples = [r.decision.sample for r in rows]
@@ -286,11 +321,24 @@ class Trainer:
                         total_seqs=mb_seqs,
                         norm_constant=norm_constant,
                     )
-                    parts.loss.backward()
+                    loss = parts.loss
+                    if critic is not None:
+                        idx = torch.as_tensor(micro)
+                        v_loss = clipped_value_loss(
+                            policy.state_values(ms),  # type: ignore[attr-defined]
+                            critic[0][idx],
+                            critic[1][idx],
+                            cfg.cliprange_value,
+                        )
+                        loss = loss + cfg.vf_coef * v_loss / len(mb)
+                        sums["value"] += float(v_loss.detach())
+                    loss.backward()
                     for k in ("pg", "kl", "entropy", "clipped", "tokens"):
                         sums[k] += getattr(parts, k)
                     ratio_max = max(ratio_max, parts.ratio_max)
                 norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+                if self.critic_params:
+                    torch.nn.utils.clip_grad_norm_(self.critic_params, cfg.max_grad_norm)
                 grad_norms.append(float(norm))
                 if math.isfinite(float(norm)):
                     self.optimizer.step()
@@ -304,6 +352,11 @@ class Trainer:
             "loss/ratio_max": ratio_max,
             "loss/grad_norm": float(np.mean(grad_norms)) if grad_norms else 0.0,
             "loss/tokens": sums["tokens"] / max(cfg.ppo_epochs, 1),
+            **(
+                _critic_metrics(critic, sums["value"] / max(len(rows) * cfg.ppo_epochs, 1))
+                if critic is not None
+                else {}
+            ),
         }
 
     # ---- evaluation --------------------------------------------------------------------------------
