@@ -141,7 +141,7 @@ def reproduce_submission(
     from proxmo_bench.harness.bench import combined_weights
     from proxmo_bench.harness.evaluate import eval_groups
     from proxmo_bench.leaderboard import validate_submission
-    from proxmo_bench.leaderboard.provenance import dependency_mismatches
+    from proxmo_bench.leaderboard.provenance import dependency_mismatches, processor_mismatch
     from proxmo_bench.training import Trainer, build_policy
     from proxmo_bench.training.policy import weights_sha256
 
@@ -156,7 +156,9 @@ def reproduce_submission(
         raise ValueError(f"{m.name} has no run with seed {missing}; its seeds: {list(by_seed)}")
     recorded = _recorded_weights(m)
     report = Reproduction(
-        Path(path), version_mismatches=dependency_mismatches(m.package.dependencies)
+        Path(path),
+        version_mismatches=dependency_mismatches(m.package.dependencies)
+        + processor_mismatch(m.hardware),
     )
     full: dict[int, str] = {}
     for seed in chosen:

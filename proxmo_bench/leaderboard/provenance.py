@@ -143,6 +143,21 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def processor_mismatch(recorded: Hardware | None) -> list[str]:
+    """One line when the recorded CPU model differs from this machine's: torch's CPU kernels
+    pick instructions by CPU, so floating-point results (and a re-trained run's weights) can
+    differ between models even under identical code and dependency versions."""
+    if recorded is None:
+        return []
+    now = _cpu_model()
+    if recorded.processor == now:
+        return []
+    return [
+        f"processor: {recorded.processor} recorded, {now} here (torch's CPU kernels differ "
+        "between CPU models, so re-trained weights may differ in the last bits and then diverge)"
+    ]
+
+
 def hardware_info() -> Hardware:
     """The machine: OS, CPU model and count, GPU (only if torch is already loaded), Python."""
     gpu = None

@@ -73,3 +73,14 @@ def test_validate_reports_versions_that_differ(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "versions differ" in result.output
     assert f"numpy: 1.0.0 recorded, {metadata.version('numpy')} installed" in result.output
+
+
+def test_a_different_cpu_model_is_named_as_a_reason_weights_may_differ() -> None:
+    from proxmo_bench.leaderboard.provenance import hardware_info, processor_mismatch
+
+    here = hardware_info()
+    assert processor_mismatch(here) == []
+    assert processor_mismatch(None) == []
+    other = here.model_copy(update={"processor": "Some Other CPU 9000"})
+    (line,) = processor_mismatch(other)
+    assert line.startswith("processor: Some Other CPU 9000 recorded, ") and here.processor in line
