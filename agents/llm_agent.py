@@ -33,6 +33,7 @@ from torch.utils.checkpoint import checkpoint
 from proxmo_bench.agents.action_parsing import parse_action
 from proxmo_bench.agents.prompts import render_prompt
 from proxmo_bench.agents.random_models import is_random_model, random_shape
+from proxmo_bench.agents.value_head import PromptValueHead
 from proxmo_bench.batch_policy import Decision, StepContext
 
 #: The default small model: SmolLM2-135M-Instruct, shipped as a GGUF file in the PyPI wheel
@@ -44,6 +45,10 @@ _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: ``max(1, LOGSOFTMAX_CHUNK_ELEMENTS // vocabulary)`` response positions of one sample.
 LOGSOFTMAX_CHUNK_ELEMENTS = 1 << 24
 _TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+#: Prefix of the value head's tensors in :meth:`LLMAgent.state_dict` (checkpoints).
+VALUE_PREFIX = "value_head."
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,7 @@ class LLMAgent:
         keep_reference: bool = True,
         response_prefix: str = "",
         model_id: str = "",
+        value_head: bool = False,
     ) -> None:
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -289,6 +295,13 @@ class LLMAgent:
         self.reference: nn.Module | None = None
         if keep_reference and not self.is_lora:
             self.reference = copy.deepcopy(model).requires_grad_(False).eval()
+        #: the critic for estimators that read values (``ppo_gae``; :mod:`.value_head`)
+        self.value_net: PromptValueHead | None = None
+        if value_head:
+            hidden = int(getattr(model.config, "hidden_size", 0))
+            if hidden <= 0:
+                raise ValueError("value_head=True needs a model whose config has hidden_size")
+            self.value_net = PromptValueHead(hidden).to(next(model.parameters()).device)
         self._vllm: Any = None
         self._history: list[tuple[str, str]] = []
         #: Task id used for the prompt by the one-episode ``act`` (``act_batch`` reads it per context).
@@ -595,6 +608,32 @@ class LLMAgent:
             )
         return logp, resp_mask.to(dev), ent
 
+    def state_values(self, samples: Sequence[LLMSample]) -> torch.Tensor:
+        """``V(s)`` (S,) of each sample's prompt, with gradients (wrap in ``no_grad`` to read):
+        the value head on the last layer's hidden state at the prompt's last token (prompts are
+        left-padded, so that is the last column)."""
+        if self.value_net is None:
+            raise ValueError("this LLM agent has no value head (build it with value_head=True)")
+        pad = self.tokenizer.pad_token_id
+        P = max(len(s.prompt_ids) for s in samples)
+        ids = torch.full((len(samples), P), pad, dtype=torch.long)
+        attn = torch.zeros_like(ids)
+        for i, s in enumerate(samples):
+            ids[i, P - len(s.prompt_ids) :] = s.prompt_ids
+            attn[i, P - len(s.prompt_ids) :] = 1
+        position_ids = (attn.cumsum(-1) - 1).clamp(min=0)
+        dev = self.device
+        out = self.model(
+            input_ids=ids.to(dev),
+            attention_mask=attn.to(dev),
+            position_ids=position_ids.to(dev),
+            logits_to_keep=1,
+            use_cache=False,
+            output_hidden_states=True,
+        )
+        value: torch.Tensor = self.value_net(out.hidden_states[-1][:, -1, :])
+        return value
+
     def token_count(self, sample: LLMSample) -> int:
         """Response tokens of one step (the loss is a mean over them)."""
         return len(sample.response_ids)
@@ -612,15 +651,26 @@ class LLMAgent:
         return out.to(self.device)
 
     def state_dict(self) -> dict[str, Any]:
-        """The trainable weights (all of them, or only the LoRA adapters)."""
-        return {k: v.detach().cpu() for k, v in self.model.named_parameters() if v.requires_grad}
+        """The trainable weights (all of them, or only the LoRA adapters), and the value head's
+        under ``value_head.`` when there is one."""
+        state = self.weights()
+        if self.value_net is not None:
+            for k, v in self.value_net.state_dict().items():
+                state[VALUE_PREFIX + k] = v.detach().cpu()
+        return state
 
     def weights(self) -> dict[str, torch.Tensor]:
         """The trained weights that choose actions with the base model ``model_id`` names (all of
-        them, or only the LoRA adapters): the same tensors as :meth:`state_dict`."""
-        return self.state_dict()
+        them, or only the LoRA adapters); the value head does not choose actions."""
+        return {k: v.detach().cpu() for k, v in self.model.named_parameters() if v.requires_grad}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        head = {k[len(VALUE_PREFIX) :]: v for k, v in state.items() if k.startswith(VALUE_PREFIX)}
+        state = {k: v for k, v in state.items() if not k.startswith(VALUE_PREFIX)}
+        if self.value_net is not None:
+            if not head:
+                raise KeyError("the checkpoint holds no value head, but this agent has one")
+            self.value_net.load_state_dict(head)
         missing = {k for k, v in self.model.named_parameters() if v.requires_grad} - set(state)
         if missing:
             raise KeyError(
@@ -631,12 +681,15 @@ class LLMAgent:
 
     def describe(self) -> dict[str, Any]:
         """The agent's identity for run manifests."""
-        return {
+        out: dict[str, Any] = {
             "agent": "llm",
             "model": self.model_id,
             "lora": self.is_lora,
             "params": sum(p.numel() for p in self.model.parameters()),
         }
+        if self.value_net is not None:
+            out["value_head_params"] = sum(p.numel() for p in self.value_net.parameters())
+        return out
 
     # ---- one-episode Agent protocol ------------------------------------------------------------------
     def reset(self, obs: str, info: dict[str, Any]) -> None:

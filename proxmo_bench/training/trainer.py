@@ -115,6 +115,7 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
         "require_think": cfg.require_think,
         "response_prefix": cfg.response_prefix,
         "keep_reference": cfg.kl_coef > 0,
+        "value_head": cfg.uses_value_head,
     }
     from proxmo_bench.agents.tiny_lm import TINY_MODEL, build_tiny_lm
 

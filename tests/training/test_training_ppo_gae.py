@@ -92,3 +92,32 @@ def test_ppo_gae_learns_keyroom_and_its_critic_explains_returns(tmp_path: Path) 
     assert res.final_eval["eval/success_rate"] > res.initial_eval["eval/success_rate"]
     ev = [m["value/explained_variance"] for m in res.metrics if "value/explained_variance" in m]
     assert ev[0] < 0.05 < max(ev[-4:])  # from no better than a constant to explaining some
+
+
+def test_the_llm_agent_trains_a_value_head_and_checkpoints_it(tmp_path: Path) -> None:
+    cfg = _cfg(
+        tmp_path / "llm",
+        agent="llm",
+        model="tiny-random",
+        updates=2,
+        group_size=2,
+        groups_per_update=2,
+        max_steps=2,
+        max_new_tokens=8,
+        eval_every=0,
+        eval_episodes=1,
+        micro_batch_size=4,
+        lr=1e-2,
+    )
+    trainer = Trainer(cfg)
+    head = trainer.policy.value_net  # type: ignore[attr-defined]
+    assert head is not None and float(head.linear.weight.detach().abs().sum()) == 0.0  # starts at V = 0
+    res = trainer.run()
+    assert "loss/value" in res.metrics[-1]
+    assert float(head.linear.weight.detach().abs().sum()) > 0  # the critic moved
+    state = trainer.policy.state_dict()
+    assert any(k.startswith("value_head.") for k in state)
+    assert not any(k.startswith("value_head.") for k in trainer.policy.weights())
+    resumed = Trainer(cfg)
+    resumed.run(resume=True)  # already finished: loads the checkpoint, value head included
+    torch.testing.assert_close(resumed.policy.value_net.linear.weight, head.linear.weight)  # type: ignore[attr-defined]
