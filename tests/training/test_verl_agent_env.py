@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from proxmo_bench import tasks
-from proxmo_bench.rollout.verl_agent_env import ProxmoEnvManager, project_actions
+from proxmo_bench.training.verl_agent_env import ProxmoEnvManager, project_actions
 
 TASKS = ["proxmo/KeyRoom-v0", "proxmo/ALFWorld-v0"]
 

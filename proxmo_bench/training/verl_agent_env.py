@@ -14,14 +14,16 @@ served to ``group_n`` copies reset with the same seed (verl-agent's group rollou
 env order ``[task 0 copy 0, ..., task 0 copy G-1, task 1 copy 0, ...]``.
 
 Actions. The policy's text is projected by :func:`project_actions`: the content of the last
-``<action>...</action>`` (an untagged reply is passed whole and marked invalid). Any string goes to
+``<action>...</action>``, read by the LLM agent's own parser
+(:func:`~proxmo_bench.agents.action_parsing.last_action_block`, linear in the text's length); an
+untagged reply is passed whole and marked invalid. (The module sits in the training layer, which
+may use both the agents and the tasks.) Any string goes to
 the env (our envs never raise on an action); ``is_action_valid`` is the projection's verdict and
 the env's ``info["action_valid"]``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,8 +31,7 @@ import gymnasium
 import numpy as np
 
 from proxmo_bench import tasks
-
-_ACTION = re.compile(r"<action>(.*?)</action>", re.DOTALL | re.IGNORECASE)
+from proxmo_bench.agents.action_parsing import last_action_block
 
 #: ``(texts, admissible actions per env) -> (actions, valid flags)``, verl-agent's projection_f.
 Projection = Callable[[Sequence[str], Sequence[Sequence[str] | None]], tuple[list[str], list[bool]]]
@@ -52,9 +53,9 @@ def project_actions(
     actions: list[str] = []
     valid: list[bool] = []
     for text in texts:
-        found = _ACTION.findall(text)
-        actions.append((found[-1] if found else text).strip())
-        valid.append(bool(found) and bool(found[-1].strip()))
+        block = last_action_block(text)
+        actions.append((text if block is None else block).strip())
+        valid.append(block is not None and bool(block.strip()))
     return actions, valid
 
 
