@@ -52,6 +52,7 @@ import numpy as np
 from proxmo_bench.estimators.base import Estimator, check_finite, check_norm, check_unit_interval
 from proxmo_bench.estimators.batch import FloatArray, IntArray, StepBatch
 from proxmo_bench.estimators.episode import EPSILON
+from proxmo_bench.estimators.segments import segment_stats
 
 
 def context_groups(batch: StepBatch, history: int) -> IntArray:
@@ -123,14 +124,10 @@ class HGPO(Estimator):
             if not len(rows):
                 continue
             key, g = codes[k, rows], G[rows]
-            m = int(key.max()) + 1
-            size = np.bincount(key, minlength=m)
-            mean = np.bincount(key, weights=g, minlength=m) / np.maximum(size, 1)
-            dev = g - mean[key]
-            a = dev
+            mean, std, size = segment_stats(key, g, int(key.max()) + 1, ddof=0)
+            a = g - mean[key]
             if self.norm == "mean_std":
-                var = np.bincount(key, weights=dev * dev, minlength=m) / np.maximum(size, 1)
-                a = dev / (np.sqrt(var)[key] + EPSILON)
+                a = a / (std[key] + EPSILON)
             A[k, rows] = a
             valid[k, rows] = (size[key] > 1) & (a != 0.0)
         return A, valid

@@ -37,8 +37,7 @@ import numpy as np
 
 from proxmo_bench.estimators.base import Estimator, check_unit_interval
 from proxmo_bench.estimators.batch import FloatArray, StepBatch
-
-WHITEN_EPS = 1e-8
+from proxmo_bench.estimators.segments import WHITEN_EPSILON, batch_whiten
 
 
 def _whiten_float32(adv: np.ndarray) -> np.ndarray:
@@ -50,7 +49,7 @@ def _whiten_float32(adv: np.ndarray) -> np.ndarray:
     mean = x.sum() / (total + 1e-8)
     centred = x - mean
     var = (centred**2).sum() / (total + 1e-8) * (total / (total - 1))
-    return np.asarray(((x - mean) * torch.rsqrt(var + WHITEN_EPS)).numpy())
+    return np.asarray(((x - mean) * torch.rsqrt(var + WHITEN_EPSILON)).numpy())
 
 
 @dataclass(frozen=True)
@@ -105,9 +104,7 @@ class PPOGAE(Estimator):
             return adv
         if self.compat == "reference":
             return _whiten_float32(adv.astype(np.float32)).astype(np.float64)
-        dev = adv - adv.mean()
-        var = float(np.sum(dev * dev)) / (len(adv) - 1)
-        return dev / np.sqrt(var + WHITEN_EPS)
+        return batch_whiten(adv)
 
 
 def gae_advantage_return(
@@ -157,7 +154,5 @@ def gae_advantage_return(
         last = (delta + gamma * lam * last) * mt + (1.0 - mt) * last
         next_value = v[:, t] * mt + (1.0 - mt) * next_value
         adv[:, t] = last
-    returns = adv + v
-    mean = (adv * m).sum() / n
-    var = (((adv - mean) ** 2) * m).sum() / n * (n / (n - 1))
-    return (adv - mean) / np.sqrt(var + WHITEN_EPS), returns
+    # whitened over the masked tokens (mask as weights), every position transformed, as verl
+    return batch_whiten(adv.ravel(), m.ravel()).reshape(adv.shape), adv + v

@@ -40,10 +40,7 @@ import numpy.typing as npt
 from proxmo_bench.estimators.base import Estimator
 from proxmo_bench.estimators.batch import FloatArray, StepBatch
 from proxmo_bench.estimators.episode import reference_row_scores, segment_stats32
-from proxmo_bench.estimators.segments import segment_stats
-
-#: Added to :math:`\sigma^2` under the square root, as verl's ``masked_whiten``.
-WHITEN_EPSILON = 1e-8
+from proxmo_bench.estimators.segments import batch_whiten, segment_stats
 
 
 def group_centred_scores(
@@ -66,31 +63,6 @@ def group_centred_scores(
     R = np.bincount(t, weights=batch.reward - penalty, minlength=batch.n_traj)
     mean, _, _ = segment_stats(tg, R, batch.n_groups)
     return np.asarray((R - mean[tg])[t])
-
-
-def batch_whiten(values: FloatArray, weights: npt.ArrayLike | None = None) -> FloatArray:
-    r"""(N,) :math:`(v - \mu) / \sqrt{\sigma^2 + 10^{-8}}` with weighted mean and unbiased variance.
-
-    Args:
-        values: (N,) one value per row.
-        weights: (N,) non-negative weight of each row (its number of response tokens), or None for
-            one per row.
-
-    Returns:
-        (N,) float64; zeros when the total weight is at most 1 (no unbiased variance).
-    """
-    v = np.asarray(values, dtype=np.float64)
-    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
-    if w.shape != v.shape:
-        raise ValueError(f"weights has {w.size} rows, values {v.size}")
-    if not (np.all(np.isfinite(w)) and np.all(w >= 0)):
-        raise ValueError("weights (response token counts) must be finite and >= 0")
-    W = float(w.sum())
-    if W <= 1.0:
-        return np.zeros_like(v)
-    mu = float(w @ v) / W
-    var = float(w @ (v - mu) ** 2) / (W - 1.0)
-    return (v - mu) / np.sqrt(var + WHITEN_EPSILON)
 
 
 def reinforce_pp_advantage(
