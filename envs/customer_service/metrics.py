@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from math import comb
 from typing import Any
+
+from proxmo_bench.pass_k import mean_pass_hat_k
 
 
 def pass_hat_k(trials: Mapping[str, Sequence[bool]], k: int) -> float:
@@ -20,13 +21,10 @@ def pass_hat_k(trials: Mapping[str, Sequence[bool]], k: int) -> float:
         raise ValueError(f"k must be >= 1, got {k}")
     if not trials:
         raise ValueError("pass^k needs at least one task")
-    total = 0.0
     for task_id, results in trials.items():
-        n, c = len(results), sum(bool(r) for r in results)
-        if n < k:
-            raise ValueError(f"task {task_id!r} has {n} trials, fewer than k={k}")
-        total += comb(c, k) / comb(n, k)
-    return total / len(trials)
+        if len(results) < k:
+            raise ValueError(f"task {task_id!r} has {len(results)} trials, fewer than k={k}")
+    return mean_pass_hat_k(((len(r), sum(bool(x) for x in r)) for r in trials.values()), k)
 
 
 def success_summary(

@@ -5,17 +5,18 @@ with probability
 
     pass^k_task = C(c, k) / C(n, k),
 
-and pass^k is its mean over the tasks played at least ``k`` times. Trials are the records that
+and pass^k is its mean over the tasks played at least ``k`` times
+(:func:`proxmo_bench.pass_k.mean_pass_hat_k`, which the customer-service envs use too). Trials are the records that
 share a ``task_id`` (one per run for a submission of several runs); pass^1 is plain success.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from math import comb
 
 import numpy as np
 
+from proxmo_bench.pass_k import mean_pass_hat_k
 from proxmo_bench.rollout.records import EpisodeRecord
 
 #: Suites whose tables carry pass^k columns.
@@ -44,10 +45,7 @@ def pass_hat_k(records: Sequence[EpisodeRecord], k: int) -> float | None:
     keep = n >= k
     if not keep.any():
         return None
-    per_task = [
-        comb(int(ci), k) / comb(int(ni), k) for ni, ci in zip(n[keep], c[keep], strict=True)
-    ]
-    return float(np.mean(per_task))
+    return mean_pass_hat_k(zip(n[keep].tolist(), c[keep].tolist(), strict=True), k)
 
 
 def max_k(records: Sequence[EpisodeRecord]) -> int:
