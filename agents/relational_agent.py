@@ -98,6 +98,32 @@ class RelationScorer(nn.Module):
         return linear + self.mlp(torch.cat([onehot, x], dim=-1)).squeeze(-1)
 
 
+class RelationalValue(nn.Module):
+    """The critic ``V(s) = w^T tanh(W [s; mean_a r(a); max_a r(a)] + b) + c``: the state features
+    with the mean and the maximum of the admissible candidates' relations (a summary of the
+    state that does not depend on the candidates' order), for estimators that read values."""
+
+    def __init__(self, hidden: int, n_relations: int, n_state: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(n_state + 2 * n_relations, hidden), nn.Tanh(), nn.Linear(hidden, 1)
+        )
+
+    def forward(
+        self, relations: torch.Tensor, states: torch.Tensor, owner: torch.Tensor
+    ) -> torch.Tensor:
+        """Values (S,) of S states (S, n_state), from their candidates' relations (M, n_relations)
+        whose state is ``owner`` (M,) (every state has at least one candidate)."""
+        n, width = states.shape[0], relations.shape[1]
+        index = owner.unsqueeze(1).expand(-1, width)
+        total = torch.zeros(n, width, dtype=relations.dtype).index_add_(0, owner, relations)
+        count = torch.bincount(owner, minlength=n).clamp_min(1).to(relations.dtype)
+        top = torch.full((n, width), float("-inf"), dtype=relations.dtype)
+        top = top.scatter_reduce(0, index, relations, reduce="amax")
+        x = torch.cat([states, total / count.unsqueeze(1), top], dim=-1)
+        return self.net(x).squeeze(-1)
+
+
 class RelationalAgent(AdmissibleChoicePolicy):
     """The relational policy (module docstring); a trainable ``BatchPolicy``.
 
@@ -110,23 +136,38 @@ class RelationalAgent(AdmissibleChoicePolicy):
             before they existed.
         temperature: softmax temperature ``tau`` of the policy.
         seed: seeds the network initialisation (a local generator; global RNG untouched).
+        value_head: also build a critic :class:`RelationalValue` (for estimators that read values,
+            ``ppo_gae``), initialised from ``seed + 1`` so the policy network is the same as
+            without it.
     """
 
     name = "relational"
 
     def __init__(
-        self, hidden: int = 32, temperature: float = 1.0, seed: int = 0, *, pages: bool = False
+        self,
+        hidden: int = 32,
+        temperature: float = 1.0,
+        seed: int = 0,
+        *,
+        pages: bool = False,
+        value_head: bool = False,
     ) -> None:
         if hidden < 1 or temperature <= 0:
             raise ValueError("need hidden >= 1 and temperature > 0")
         self.hidden = hidden
         self.pages = pages
         self.temperature = float(temperature)
-        n_x = N_RELATIONS + N_STATE + (N_PAGE_RELATIONS + N_PAGE_STATE if pages else 0)
+        n_rel = N_RELATIONS + (N_PAGE_RELATIONS if pages else 0)
+        n_state = N_STATE + (N_PAGE_STATE if pages else 0)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.module = RelationScorer(hidden, n_x)
+            self.module = RelationScorer(hidden, n_rel + n_state)
         self.reference = copy.deepcopy(self.module).requires_grad_(False)
+        self.value_net: RelationalValue | None = None
+        if value_head:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed + 1)
+                self.value_net = RelationalValue(hidden, n_rel, n_state)
         self._episode_history: list[tuple[str, str]] = []
 
     # ---- scoring ---------------------------------------------------------------------------------
@@ -184,12 +225,42 @@ class RelationalAgent(AdmissibleChoicePolicy):
             [s.verbs for s in samples],
         )
 
+    # ---- critic --------------------------------------------------------------------------------
+    def state_values(self, samples: Sequence[RelationalSample]) -> torch.Tensor:
+        """``V(s)`` (S,) of each sample's state, with gradients (wrap in ``no_grad`` to read)."""
+        if self.value_net is None:
+            raise ValueError(
+                "this relational agent has no value head (build it with value_head=True)"
+            )
+        sizes = torch.tensor([len(s.verbs) for s in samples])
+        owner = torch.repeat_interleave(torch.arange(len(samples)), sizes)
+        relations = torch.from_numpy(np.concatenate([s.relations for s in samples]))
+        states = torch.from_numpy(np.stack([s.state for s in samples]))
+        return self.value_net(relations, states, owner)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The network, its KL reference and, when present, the value head."""
+        state = super().state_dict()
+        if self.value_net is not None:
+            state["value"] = self.value_net.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.value_net is not None:
+            if "value" not in state:
+                raise ValueError("the checkpoint holds no value head, but this agent has one")
+            self.value_net.load_state_dict(state["value"])
+
     def describe(self) -> dict[str, Any]:
         """The agent's identity for run manifests."""
         n_params = sum(p.numel() for p in self.module.parameters())
-        return {
+        out: dict[str, Any] = {
             "agent": "relational",
             "hidden": self.hidden,
             "pages": self.pages,
             "params": n_params,
         }
+        if self.value_net is not None:
+            out["value_head_params"] = sum(p.numel() for p in self.value_net.parameters())
+        return out

@@ -111,7 +111,7 @@ class EstimatorConfig(BaseModel):
 #: that declares others (``requires``) is refused before any compute.
 STEP_BATCH_FIELDS = ("group_id", "traj_id", "step", "reward", "anchor", "won", "action_valid")
 #: Agents that carry a value head (a critic V(s)) when the estimator reads ``value`` (ppo_gae).
-VALUE_AGENTS = ("light", "llm")
+VALUE_AGENTS = ("light", "relational", "llm")
 
 
 def build_estimator(section: EstimatorConfig, invalid_penalty: float) -> Any:

@@ -93,6 +93,7 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
             temperature=cfg.sampling_temperature,
             seed=cfg.seed,
             pages=cfg.relational_pages,
+            value_head=cfg.uses_value_head,
         )
     if cfg.agent == "light":
         from proxmo_bench.agents.light_agent import LightAgent

@@ -1,15 +1,25 @@
-"""PPO with a critic (``estimator=ppo_gae``): the light agent's value head trained in the update loop."""
+"""PPO with a critic (``estimator=ppo_gae``): the light and relational agents' value heads trained
+in the update loop."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
+from proxmo_bench.agents.episode_relations import (
+    N_PAGE_RELATIONS,
+    N_PAGE_STATE,
+    N_RELATIONS,
+    N_STATE,
+)
 from proxmo_bench.agents.light_agent import LightAgent
-from proxmo_bench.training import ConfigError, TrainConfig, Trainer, load_config
+from proxmo_bench.agents.relational_agent import RelationalAgent, RelationalSample
+from proxmo_bench.training import TrainConfig, Trainer, load_config
 from proxmo_bench.training.ppo_loss import clipped_value_loss
 
 from .test_training_checkpoint import TINY
@@ -67,9 +77,66 @@ def test_interrupted_then_resumed_equals_uninterrupted_with_the_critic(tmp_path:
             assert torch.equal(a[part][k], b[part][k]), f"{part}.{k}"
 
 
-def test_an_agent_without_a_value_head_is_refused_before_any_compute(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="agent 'relational' has no value head"):
-        _cfg(tmp_path, agent="relational")
+def test_a_policy_without_a_value_head_is_refused_before_any_compute(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, agent="relational")
+    with pytest.raises(ValueError, match="needs an agent with a value head"):
+        Trainer(cfg, policy=RelationalAgent(seed=0))
+
+
+def test_every_built_in_agent_kind_can_train_ppo_gae(tmp_path: Path) -> None:
+    for agent in ("light", "relational", "llm"):
+        assert _cfg(tmp_path, agent=agent).uses_value_head
+
+
+def test_relational_value_head_leaves_the_policy_network_as_without_it() -> None:
+    plain = RelationalAgent(hidden=8, seed=3)
+    critic = RelationalAgent(hidden=8, seed=3, value_head=True)
+    for k, w in plain.module.state_dict().items():
+        assert torch.equal(w, critic.module.state_dict()[k])
+    assert "value" not in plain.state_dict() and "value" in critic.state_dict()
+    assert plain.describe() == {
+        k: v for k, v in critic.describe().items() if k != "value_head_params"
+    }
+
+
+def test_relational_state_values_equal_a_loop_over_states() -> None:
+    agent = RelationalAgent(hidden=8, seed=1, pages=True, value_head=True)
+    assert agent.value_net is not None
+    rng = np.random.default_rng(0)
+    n_rel, n_state = N_RELATIONS + N_PAGE_RELATIONS, N_STATE + N_PAGE_STATE
+    samples = [
+        RelationalSample(
+            rng.normal(size=(k, n_rel)).astype(np.float32),
+            rng.normal(size=n_state).astype(np.float32),
+            rng.integers(0, 3, size=k),
+            0,
+            0.0,
+        )
+        for k in (1, 5, 2, 9)
+    ]
+    with torch.no_grad():
+        got = agent.state_values(samples)
+        want = [
+            agent.value_net.net(
+                torch.from_numpy(np.concatenate([s.state, s.relations.mean(0), s.relations.max(0)]))
+            ).item()
+            for s in samples
+        ]
+    assert got.shape == (4,)
+    assert torch.allclose(got, torch.tensor(want), atol=1e-6)
+    # the candidates' order does not change a state's value
+    shuffled = dataclasses.replace(samples[1], relations=samples[1].relations[::-1].copy())
+    with torch.no_grad():
+        assert torch.allclose(agent.state_values([shuffled]), got[1:2], atol=1e-6)
+
+
+def test_a_relational_run_trains_its_critic(tmp_path: Path) -> None:
+    trainer = Trainer(_cfg(tmp_path / "run", agent="relational", updates=2))
+    critic = trainer.policy.value_net  # type: ignore[attr-defined]
+    before = {k: v.clone() for k, v in critic.state_dict().items()}
+    last = trainer.run().metrics[-1]
+    assert last["loss/value"] > 0 and "value/explained_variance" in last
+    assert any(not torch.equal(before[k], v) for k, v in critic.state_dict().items())
 
 
 @pytest.mark.slow
@@ -111,7 +178,9 @@ def test_the_llm_agent_trains_a_value_head_and_checkpoints_it(tmp_path: Path) ->
     )
     trainer = Trainer(cfg)
     head = trainer.policy.value_net  # type: ignore[attr-defined]
-    assert head is not None and float(head.linear.weight.detach().abs().sum()) == 0.0  # starts at V = 0
+    assert (
+        head is not None and float(head.linear.weight.detach().abs().sum()) == 0.0
+    )  # starts at V = 0
     res = trainer.run()
     assert "loss/value" in res.metrics[-1]
     assert float(head.linear.weight.detach().abs().sum()) > 0  # the critic moved
