@@ -41,8 +41,10 @@ from proxmo_bench.leaderboard.comparison import compare, performance_profile
 from proxmo_bench.leaderboard.decision import curve_auc, run_success
 from proxmo_bench.leaderboard.intervals import paired_difference
 from proxmo_bench.leaderboard.schema import (
+    CREDIT_FIELDS,
     AgentInfo,
     Budget,
+    CreditPoint,
     CurvePoint,
     EstimatorInfo,
     EvalEpisode,
@@ -79,6 +81,9 @@ class RunResult:
     #: The credit diagnostics of the last update (``training.trainer.CREDIT_METRICS``; None where
     #: undefined); empty for runs finished before they were recorded.
     credit: dict[str, float | None] = field(default_factory=dict)
+    #: The credit diagnostics during training, in windows that end at the curve's points
+    #: (:func:`credit_windows`); empty for runs finished before they were recorded.
+    credit_curve: list[CreditPoint] = field(default_factory=list)
 
 
 def _curve(metrics: Sequence[dict[str, Any]]) -> list[CurvePoint]:
@@ -91,6 +96,35 @@ def _curve(metrics: Sequence[dict[str, Any]]) -> list[CurvePoint]:
         for m in metrics
         if "eval/success_rate" in m
     ]
+
+
+def _credit_key(name: str) -> str:
+    """The trainer's metric behind a :class:`CreditPoint` field (``CREDIT_FIELDS``)."""
+    return "adv/std" if name == "adv_std" else f"credit/{name}"
+
+
+def credit_windows(metrics: Sequence[dict[str, Any]], ends: Sequence[int]) -> list[CreditPoint]:
+    """A run's credit diagnostics as :class:`CreditPoint` windows: each field's mean over the
+    updates after the previous end up to ``ends[i]`` (the learning curve's evaluation updates;
+    the run's last update closes a last window), over the updates where it is defined; values
+    kept to 6 significant digits. Empty when no update record carries the diagnostics."""
+    updates = [m for m in metrics if _credit_key(CREDIT_FIELDS[0]) in m]
+    if not updates:
+        return []
+    last = int(updates[-1]["update"])
+    bounds = sorted({int(e) for e in ends if 0 < int(e) <= last} | {last})
+    out: list[CreditPoint] = []
+    start = 0
+    for end in bounds:
+        window = [m for m in updates if start < int(m["update"]) <= end]
+        if window:
+            values: dict[str, float | None] = {}
+            for name in CREDIT_FIELDS:
+                got = [float(v) for m in window if (v := m.get(_credit_key(name))) is not None]
+                values[name] = float(f"{sum(got) / len(got):.6g}") if got else None
+            out.append(CreditPoint(update=end, updates=end - start, **values))
+        start = end
+    return out
 
 
 def _last_credit(metrics: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[str, float | None]:
@@ -122,6 +156,7 @@ def load_run(cfg: BenchConfig, task: str, estimator: str, seed: int) -> RunResul
         train_env_errors=int(data.get("train_env_errors", 0)),
         train_config=data["train_config"],
         credit=data.get("credit", {}),
+        credit_curve=[CreditPoint.model_validate(p) for p in data.get("credit_curve", [])],
     )
 
 
@@ -178,6 +213,7 @@ def execute_run(
         train_env_errors=int(sum(m.get("train/env_errors", 0) for m in result.metrics)),
         credit=_last_credit(result.metrics, CREDIT_METRICS),
     )
+    out.credit_curve = credit_windows(result.metrics, [p.update for p in out.curve])
     payload = {
         "curve": [p.model_dump() for p in out.curve],
         "weights_sha256": out.weights_sha256,
@@ -186,6 +222,7 @@ def execute_run(
         "train_env_errors": out.train_env_errors,
         "train_config": out.train_config,
         "credit": out.credit,
+        "credit_curve": [p.model_dump() for p in out.credit_curve],
     }
     # the marker of a finished run appears last, atomically
     write_atomic(run_dir / RESULT, json.dumps(payload, indent=1, sort_keys=True, default=str))
@@ -459,6 +496,7 @@ def write_bench_submissions(
                     agent=agent,
                     training=_training_info(runs),
                     curves={r.seed: r.curve for r in runs},
+                    credit={r.seed: r.credit_curve for r in runs},
                     wall_clock_s={r.seed: r.wall_clock_s for r in runs},
                     weights_sha256={r.seed: r.weights_sha256 for r in runs},
                     weights_file=weights_file,

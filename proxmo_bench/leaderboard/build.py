@@ -25,6 +25,7 @@ from proxmo_bench.leaderboard.provenance import (
 )
 from proxmo_bench.leaderboard.schema import (
     AgentInfo,
+    CreditPoint,
     CurvePoint,
     DataRef,
     EvalEpisode,
@@ -80,6 +81,7 @@ def write_submission(
     agent: AgentInfo,
     training: Training | None = None,
     curves: Mapping[int, Sequence[CurvePoint]] | None = None,
+    credit: Mapping[int, Sequence[CreditPoint]] | None = None,
     wall_clock_s: Mapping[int, float] | None = None,
     weights_sha256: Mapping[int, str] | None = None,
     weights_file: str | Path | None = None,
@@ -94,6 +96,7 @@ def write_submission(
     Args:
         runs: ``(seed, records)`` per run; every run's records follow ``episodes`` in order.
         curves: learning curve per run seed (trained agents).
+        credit: credit diagnostics during training per run seed (trained agents).
         weights_sha256: final weights' hash per run seed (trained agents).
         weights_file: the runs' final weights (``weights.safetensors``) to ship with it.
         data_dir: the official data folder, hashed into ``data.files_sha256``.
@@ -115,6 +118,7 @@ def write_submission(
     ci = ci_method_for(len(runs), seed=ci_seed)
     metrics = compute_metrics([list(r) for _, r in runs], spec.categories, ci)
     curves = curves or {}
+    credit = credit or {}
     wall = wall_clock_s or {}
     weights = weights_sha256 or {}
     manifest = Manifest(
@@ -137,6 +141,7 @@ def write_submission(
                 seed=seed,
                 n_episodes=len(recs),
                 curve=list(curves.get(seed, ())),
+                credit=list(credit.get(seed, ())),
                 wall_clock_s=wall.get(seed),
                 weights_sha256=weights.get(seed),
             )

@@ -202,16 +202,88 @@ class CurvePoint(_Model):
     success: FiniteFloat = Field(ge=0.0, le=1.0)
 
 
+#: The diagnostics a :class:`CreditPoint` carries, in the order pages show them (the trainer's
+#: ``credit/<name>`` metrics and ``adv/std``; see ``proxmo_bench.estimators.diagnostics``).
+CREDIT_FIELDS = (
+    "identical_return_groups",
+    "gigpo_singleton_rate",
+    "proxmo_effective_neighbours",
+    "psc_weight_min",
+    "psc_weight_max",
+    "adv_abs_first_third",
+    "adv_abs_middle_third",
+    "adv_abs_last_third",
+    "adv_std",
+)
+
+Share = Annotated[float, AfterValidator(_finite), Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, AfterValidator(_finite), Field(ge=0.0)]
+
+
+class CreditPoint(_Model):
+    """A run's credit diagnostics during training: each one's mean over the ``updates`` updates
+    that end at ``update`` (the updates since the previous point), computed on every update's
+    training batch and advantages whatever estimator trains. ``None``: undefined on all of them
+    (no training rows; no rows in that third of the turns)."""
+
+    update: int = Field(ge=1, description="the window's last update")
+    updates: int = Field(ge=1, description="how many updates the means cover")
+    identical_return_groups: Share | None = Field(
+        default=None, description="share of task groups whose returns are all equal"
+    )
+    gigpo_singleton_rate: Share | None = Field(
+        default=None, description="share of rows alone in their GiGPO step group"
+    )
+    proxmo_effective_neighbours: NonNegative | None = Field(
+        default=None, description="ProxMO's Kish effective number of soft-baseline neighbours"
+    )
+    psc_weight_min: NonNegative | None = Field(default=None, description="smallest PSC weight")
+    psc_weight_max: NonNegative | None = Field(default=None, description="largest PSC weight")
+    adv_abs_first_third: NonNegative | None = Field(
+        default=None, description="mean |advantage| in the first third of the turns"
+    )
+    adv_abs_middle_third: NonNegative | None = Field(
+        default=None, description="mean |advantage| in the middle third of the turns"
+    )
+    adv_abs_last_third: NonNegative | None = Field(
+        default=None, description="mean |advantage| in the last third of the turns"
+    )
+    adv_std: NonNegative | None = Field(default=None, description="std of the advantages")
+
+    @model_validator(mode="after")
+    def _window_inside_updates(self) -> CreditPoint:
+        if self.updates > self.update:
+            raise ValueError(f"a window of {self.updates} updates cannot end at {self.update}")
+        return self
+
+
 class Run(_Model):
     """One independent run (training seed, or agent seed for untrained agents)."""
 
     seed: int
     n_episodes: int = Field(ge=1)
     curve: list[CurvePoint] = Field(default_factory=list, max_length=MAX_CURVE_POINTS)
+    credit: list[CreditPoint] = Field(
+        default_factory=list,
+        max_length=MAX_CURVE_POINTS,
+        description="credit diagnostics during training, in windows of updates (trained agents)",
+    )
     wall_clock_s: FiniteFloat | None = Field(default=None, ge=0.0)
     weights_sha256: Sha256 | None = Field(
         default=None, description="the run's final weights (trained agents; `reproduce` checks it)"
     )
+
+    @model_validator(mode="after")
+    def _credit_windows_in_order(self) -> Run:
+        end = 0
+        for p in self.credit:
+            if p.update - p.updates < end:
+                raise ValueError(
+                    f"credit window ending at update {p.update} overlaps the one before (ending "
+                    f"at {end}): windows must follow one another"
+                )
+            end = p.update
+        return self
 
 
 class Hardware(_Model):

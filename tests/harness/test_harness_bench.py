@@ -90,6 +90,14 @@ def test_bench_writes_verifiable_paired_submissions_and_resumes(tmp_path: Path) 
             assert run.curve[-1].success == pytest.approx(manifest.metrics.success.per_run[i])
             evals = [m for m in read_metrics(train_dir / "metrics.jsonl") if "eval/episodes" in m]
             assert [(m["update"], m["eval/episodes"]) for m in evals] == [(0, 5.0), (1, 5.0)]
+            # the credit diagnostics of its one update, as the metrics logged them
+            (update,) = [m for m in read_metrics(train_dir / "metrics.jsonl") if "adv/std" in m]
+            (window,) = run.credit
+            assert (window.update, window.updates) == (1, 1)
+            assert window.adv_std == pytest.approx(update["adv/std"], rel=1e-5)
+            assert window.identical_return_groups == pytest.approx(
+                update["credit/identical_return_groups"], rel=1e-5
+            )
             for point in run.curve:
                 played = read_episodes(train_dir / "episodes" / f"eval_{point.update:05d}.jsonl.gz")
                 assert [(r.task_id, r.seed) for r in played] == episodes
@@ -111,6 +119,7 @@ def test_bench_writes_verifiable_paired_submissions_and_resumes(tmp_path: Path) 
     assert all(a is not None and 0.0 <= a <= 1.0 for v in aucs.values() for a in v)
     md = (result.leaderboard_root / "keyroom" / "LEADERBOARD.md").read_text()
     assert "2026-02-03_keyroom-v0-grpo-light" in md and "2026-02-03_keyroom-v0-proxmo-light" in md
+    assert "Credit diagnostics (training)" in md
 
     # Resume: finished runs are not redone; a missing one is redone alone.
     finished = cfg.run_dir(TASK, "grpo", 0) / "result.json"
