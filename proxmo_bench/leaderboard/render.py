@@ -19,6 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proxmo_bench.atomic_files import write_atomic
+from proxmo_bench.leaderboard.credit_view import (
+    CHARTED,
+    CREDIT_HEADS,
+    CREDIT_NOTE,
+    credit_band,
+    credit_cells,
+    credit_header,
+    has_credit,
+)
 from proxmo_bench.leaderboard.decision import (
     DecisionTable,
     decision_markdown,
@@ -163,6 +172,10 @@ def rank_labels(rows: Sequence[Entry]) -> list[str]:
     return [f"{first[groups[k]]}{'=' if sizes[groups[k]] > 1 else ''}" for k in keys]
 
 
+def _estimator_label(m: Manifest) -> str:
+    return m.training.estimator.label if m.training else "-"
+
+
 def table_rows(
     rows: Sequence[Entry], setting: EvaluationSetting | None = None
 ) -> tuple[list[str], list[list[str]]]:
@@ -178,7 +191,7 @@ def table_rows(
     ranks = rank_labels(rows)
     for rank, e, pk in zip(ranks, rows, passk, strict=True):
         m = e.manifest
-        est = m.training.estimator.label if m.training else "-"
+        est = _estimator_label(m)
         per_cat = [
             fmt_category(m.metrics.per_category[c]) if c in m.metrics.per_category else "-"
             for c in cats
@@ -267,6 +280,16 @@ def render_markdown(
         decision = decisions.get(setting.key)
         if decision is not None:
             lines += [*decision_markdown(decision), ""]
+        credited = [e for e in rows if has_credit(e.manifest)]
+        if credited:
+            head = credit_header()
+            lines += ["Credit diagnostics (training):", ""]
+            lines.append("| " + " | ".join(_md(h) for h in head) + " |")
+            lines.append("|" + "|".join("---" for _ in head) + "|")
+            for e in credited:
+                row = credit_cells(_estimator_label(e.manifest), e.manifest.agent.name, e.manifest)
+                lines.append("| " + " | ".join(_md(c) for c in row) + " |")
+            lines += ["", CREDIT_NOTE, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -515,8 +538,57 @@ def render_html(suite: str, entries: Sequence[Entry], decisions: Decisions | Non
                 "per estimator on every page; dashed: a compatibility variant "
                 "(e.g. proxmo (reference)).</figcaption></figure>"
             )
+        parts += _credit_html(task, source, rows)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _credit_html(task: str, source: str, rows: Sequence[Entry]) -> list[str]:
+    """A setting's credit diagnostics section (table and charts of the shares over updates) for
+    the rows that carry them (:mod:`.credit_view`); ``[]`` when none does."""
+    credited = [e for e in rows if has_credit(e.manifest)]
+    if not credited:
+        return []
+    esc = html.escape
+    parts = [
+        '<h3>Credit diagnostics (training)</h3><div class="scroll"><table><thead><tr>'
+        + "".join(f"<th>{esc(h)}</th>" for h in credit_header())
+        + "</tr></thead><tbody>"
+    ]
+    for e in credited:
+        est = _estimator_label(e.manifest)
+        cells = credit_cells(est, e.manifest.agent.name, e.manifest)
+        swatch = f'<span class="sw" style="background:{estimator_colour(est)}"></span>'
+        parts.append(
+            "<tr>"
+            + "".join(
+                f"<td>{swatch}{esc(c)}</td>" if i == 0 else f"<td>{esc(c)}</td>"
+                for i, c in enumerate(cells)
+            )
+            + "</tr>"
+        )
+    parts.append("</tbody></table></div>")
+    parts.append('<figure class="charts">')
+    for name in CHARTED:
+        series = []
+        for e in credited:
+            info = e.manifest.training.estimator if e.manifest.training else None
+            label = info.label if info else "-"
+            band = credit_band(e.manifest, name)
+            series.append(
+                Series(
+                    label,
+                    estimator_colour(label),
+                    [(float(u), m, lo, hi) for u, m, lo, hi in band],
+                    info is not None and info.label != info.name,
+                )
+            )
+        parts.append(_svg_chart(f"{task} ({source}): {CREDIT_HEADS[name]}", "updates", series))
+    parts.append(
+        f"<figcaption>{esc(CREDIT_NOTE)} Charts: the mean over runs of each window of "
+        "updates (between evaluations), min-max band over runs.</figcaption></figure>"
+    )
+    return parts
 
 
 def submission_links(e: Entry) -> str:
