@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from proxmo_bench.leaderboard.schema import check_safe_name
+from proxmo_bench.leaderboard.schema import check_folder_name, check_safe_name
 from proxmo_bench.training.config import (
     ConfigError,
     NonNegativeInt,
@@ -142,7 +142,7 @@ class BenchConfig(BaseModel):
             for label in self.estimators:
                 folder = f"0000-00-00_{self.submission_name(task, label)}"
                 try:
-                    check_safe_name(folder, "submission folder")
+                    check_folder_name(folder)
                 except ValueError as exc:
                     raise ConfigError(
                         f"estimators.{label}",

@@ -47,6 +47,22 @@ def check_safe_name(value: str, what: str = "name") -> str:
     return value
 
 
+#: A submission's folder, ``<date>_<name>`` (:meth:`Manifest.folder_name`): the date, then a safe
+#: name, so any name a manifest accepts makes a folder that can be published.
+_FOLDER_NAME = re.compile(r"\d{4}-\d{2}-\d{2}_" + SAFE_NAME_PATTERN)
+
+
+def check_folder_name(value: str, what: str = "submission folder") -> str:
+    """``value`` if it is a submission folder name (``YYYY-MM-DD_<safe name>``), else
+    ``ValueError`` saying why."""
+    if not isinstance(value, str) or not _FOLDER_NAME.fullmatch(value) or ".." in value:
+        raise ValueError(
+            f"{what} {value!r} is not a safe name: use YYYY-MM-DD_ then 1-64 characters from "
+            "[A-Za-z0-9_.-], starting with a letter or digit, without '..', '/' or '\\'"
+        )
+    return value
+
+
 def _safe(value: str) -> str:
     return check_safe_name(value)
 

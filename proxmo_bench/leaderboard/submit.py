@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from proxmo_bench.leaderboard.schema import check_safe_name
+from proxmo_bench.leaderboard.schema import check_folder_name, check_safe_name
 from proxmo_bench.leaderboard.validate import (
     OPTIONAL_FILES,
     SUBMISSION_FILES,
@@ -65,7 +65,7 @@ def submit_submission(
                 raise SubmissionError(src, problems)
         m = sub.manifest
         suite = check_safe_name(m.suite, "suite")
-        folder = check_safe_name(m.folder_name(), "submission folder")
+        folder = check_folder_name(m.folder_name())
         dest_parent = root / suite / "submissions"
         dest = dest_parent / folder
         # Belt and braces: the resolved destination must stay inside the root.

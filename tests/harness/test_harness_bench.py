@@ -216,7 +216,7 @@ def test_estimator_labels_run_two_variants_of_one_estimator(tmp_path: Path) -> N
             None,
             [
                 "estimators={proxmo-reference: {name: proxmo}}",
-                "name_prefix=a-longer-prefix-",
+                "name_prefix=a-much-much-longer-name-prefix-",
                 "train.agent=relational",
             ],
             out_dir=str(tmp_path),

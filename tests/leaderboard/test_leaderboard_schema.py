@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from proxmo_bench.leaderboard.schema import (
     AgentInfo,
     Manifest,
+    check_folder_name,
     check_safe_name,
     load_manifest_json,
     manifest_json_schema,
@@ -73,6 +74,15 @@ def test_safe_names_accepted(good: str) -> None:
 def test_unsafe_names_rejected(bad: str) -> None:
     with pytest.raises(ValueError, match="not a safe name"):
         check_safe_name(bad)
+
+
+def test_folder_names_take_any_safe_name_after_the_date() -> None:
+    name = "quickstart-setting-alfworld-v0-reinforce_pp-relational"  # 54 characters
+    assert check_folder_name(f"2026-12-02_{name}") == f"2026-12-02_{name}"
+    assert check_folder_name("2026-12-02_" + "x" * 64)
+    for bad in ("2026-12-02_" + "x" * 65, "2026-12-02_../x", "2026-1-2_x", "x" * 20, "2026-12-02_"):
+        with pytest.raises(ValueError, match="not a safe name"):
+            check_folder_name(bad)
 
 
 def test_agent_must_be_pinned() -> None:
