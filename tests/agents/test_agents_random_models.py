@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -88,5 +90,6 @@ def test_from_pretrained_builds_a_random_model_that_acts() -> None:
     (d,) = agent.act_batch([StepContext("proxmo/KeyRoom-v0", obs, info)])
     assert 1 <= len(d.sample.response_ids) <= 6 and bool((d.sample.old_logp <= 0).all())
     assert isinstance(d.text, str)
-    with pytest.raises(ValueError, match="vLLM loads models from files"):
-        LLMAgent.from_pretrained("random:tiny", backend="vllm")
+    if importlib.util.find_spec("vllm") is None:  # vLLM starts from a saved copy; absent here
+        with pytest.raises(ImportError, match="pip install vllm"):
+            LLMAgent.from_pretrained("random:tiny", backend="vllm")
