@@ -129,6 +129,10 @@ def _groups(entries: Sequence[Entry]) -> list[tuple[EvaluationSetting, str, list
     for key in sorted(groups):
         setting, rows = groups[key]
         rows.sort(key=lambda e: (-e.manifest.metrics.success.mean, e.folder))
+        # then by rank group (stable): a group holds every row whose interval overlaps its
+        # leader's, which need not be the rows next to it in mean order
+        group = dict(zip((e.folder for e in rows), _row_groups(rows), strict=True))
+        rows.sort(key=lambda e: group[e.folder])
         siblings = [other for k, (other, _) in groups.items() if k != key and k[:3] == key[:3]]
         out.append((setting, describe(setting, siblings), rows))
     return out
@@ -148,22 +152,29 @@ TABLE_HEAD = ("#", "Agent", "Estimator", "Success % [95% CI]")
 TABLE_TAIL = ("Score", "Steps", "Runs", "Episodes/run", "Budget", "Submission")
 
 
-def rank_labels(rows: Sequence[Entry]) -> list[str]:
-    """Rank of each row (sorted by success): rows whose success intervals overlap their group
-    leader's share its rank, marked ``=`` (tied: the intervals cannot order them)."""
+def _row_groups(rows: Sequence[Entry]) -> list[int]:
+    """The rank group of each row by its success interval (``comparison.rank_groups``: 1 = best;
+    a group is its leader and every row whose interval overlaps the leader's)."""
     from proxmo_bench.leaderboard.comparison import Interval, rank_groups
 
-    keys = [f"{i}" for i in range(len(rows))]
     intervals = {
-        k: Interval(
+        str(i): Interval(
             e.manifest.metrics.success.mean,
             e.manifest.metrics.success.low,
             e.manifest.metrics.success.high,
             len(e.manifest.runs),
         )
-        for k, e in zip(keys, rows, strict=True)
+        for i, e in enumerate(rows)
     }
     groups = rank_groups(intervals)
+    return [groups[str(i)] for i in range(len(rows))]
+
+
+def rank_labels(rows: Sequence[Entry]) -> list[str]:
+    """Rank of each row (sorted by success): rows whose success intervals overlap their group
+    leader's share its rank, marked ``=`` (tied: the intervals cannot order them)."""
+    keys = [f"{i}" for i in range(len(rows))]
+    groups = dict(zip(keys, _row_groups(rows), strict=True))
     # the rank a group shows is its best row's position, as in sports tables ("1=, 1=, 3")
     first: dict[int, int] = {}
     for pos, k in enumerate(sorted(keys, key=lambda k: (groups[k], int(k))), 1):

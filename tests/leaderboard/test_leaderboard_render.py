@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from proxmo_bench.agents.random_agent import RandomAgent
 from proxmo_bench.harness.evaluate import evaluate, select_eval_episodes
 from proxmo_bench.leaderboard.build import write_submission
@@ -266,3 +268,30 @@ def test_rows_whose_intervals_overlap_share_a_rank() -> None:
     ]
     assert rank_labels(rows) == ["1", "2=", "2=", "2=", "5"]
     assert rank_labels([row(0.5, 0.4, 0.6), row(0.2, 0.1, 0.3)]) == ["1", "2"]
+
+
+def test_table_rows_follow_rank_groups_when_a_group_skips_a_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Group 1 is the leader and every row overlapping it; a row between two members by mean can
+    fall outside it, and the table lists it after the group so the ranks read in order."""
+    from types import SimpleNamespace
+
+    import proxmo_bench.leaderboard.render as render
+
+    def row(folder: str, mean: float, low: float, high: float) -> Any:
+        success = SimpleNamespace(mean=mean, low=low, high=high)
+        m = SimpleNamespace(metrics=SimpleNamespace(success=success), runs=[0, 1, 2])
+        return SimpleNamespace(folder=folder, manifest=m)
+
+    rows = [
+        row("a", 0.81, 0.765, 0.85),
+        row("narrow", 0.731, 0.70, 0.762),  # below a's low: not in a's group
+        row("wide", 0.692, 0.606, 0.765),  # reaches a's low: tied with a
+    ]
+    setting = SimpleNamespace(key=("t", "s", "x", "", 50, ""))
+    monkeypatch.setattr(render, "evaluation_setting", lambda m: setting)
+    monkeypatch.setattr(render, "describe", lambda s, siblings=(): "words")
+    ((_, _, ordered),) = render._groups(rows)
+    assert [e.folder for e in ordered] == ["a", "wide", "narrow"]
+    assert render.rank_labels(ordered) == ["1=", "1=", "3"]
