@@ -383,7 +383,19 @@ class Series:
     dashed: bool = False
 
 
-def _svg_chart(title: str, xlabel: str, series: Sequence[Series]) -> str:
+#: The top of a share chart's y axis: the smallest of these that holds every point.
+_SHARE_TOPS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0)
+
+
+def share_top(series: Sequence[Series]) -> float:
+    """The y-axis top for ``series`` of shares (0 to 1): :data:`_SHARE_TOPS`' first value at or
+    above every point's band."""
+    high = max((hi for s in series for _, _, _, hi in s.points), default=1.0)
+    return next((t for t in _SHARE_TOPS if high <= t + 1e-12), 1.0)
+
+
+def _svg_chart(title: str, xlabel: str, series: Sequence[Series], y_top: float = 1.0) -> str:
+    """An SVG line chart of shares from 0 to ``y_top`` (percent ticks) with min-max bands."""
     W, H, L, R, T, B = 560, 300, 50, 190, 28, 40
     xs = [p[0] for s in series for p in s.points] or [0.0, 1.0]
     x0, x1 = min(xs), max(xs)
@@ -394,18 +406,18 @@ def _svg_chart(title: str, xlabel: str, series: Sequence[Series]) -> str:
         return L + (x - x0) / (x1 - x0) * (W - L - R)
 
     def sy(y: float) -> float:
-        return T + (1.0 - y) * (H - T - B)
+        return T + (1.0 - y / y_top) * (H - T - B)
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" role="img" '
         f'aria-label="{html.escape(title)}">',
         f'<text x="{L}" y="18" font-size="13">{html.escape(title)}</text>',
         f'<line x1="{L}" y1="{sy(0)}" x2="{W - R}" y2="{sy(0)}" stroke="#444"/>',
-        f'<line x1="{L}" y1="{sy(0)}" x2="{L}" y2="{sy(1)}" stroke="#444"/>',
+        f'<line x1="{L}" y1="{sy(0)}" x2="{L}" y2="{sy(y_top)}" stroke="#444"/>',
         f'<text x="{(L + W - R) / 2}" y="{H - 8}" font-size="11" text-anchor="middle">'
         f"{html.escape(xlabel)}</text>",
     ]
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for tick in (y_top * f for f in (0.0, 0.25, 0.5, 0.75, 1.0)):
         out.append(
             f'<line x1="{L}" y1="{sy(tick):.1f}" x2="{W - R}" y2="{sy(tick):.1f}" stroke="#eee"/>'
             f'<text x="{L - 6}" y="{sy(tick) + 4:.1f}" font-size="10" text-anchor="end">'
@@ -594,7 +606,11 @@ def _credit_html(task: str, source: str, rows: Sequence[Entry]) -> list[str]:
                     info is not None and info.label != info.name,
                 )
             )
-        parts.append(_svg_chart(f"{task} ({source}): {CREDIT_HEADS[name]}", "updates", series))
+        parts.append(
+            _svg_chart(
+                f"{task} ({source}): {CREDIT_HEADS[name]}", "updates", series, share_top(series)
+            )
+        )
     parts.append(
         f"<figcaption>{esc(CREDIT_NOTE)} Charts: the mean over runs of each window of "
         "updates (between evaluations), min-max band over runs.</figcaption></figure>"

@@ -124,3 +124,15 @@ def test_credit_windows_are_checked_in_the_manifest() -> None:
     with pytest.raises(ValidationError):
         CreditPoint(update=1, updates=1, adv_std=float("nan"))
     Run(seed=0, n_episodes=1, credit=[_point(4, 4, 0.5), _point(6, 2, 0.5)])
+
+
+def test_share_charts_zoom_to_the_smallest_top_that_holds_every_band() -> None:
+    from proxmo_bench.leaderboard.render import Series, share_top
+
+    def s(*highs: float) -> Series:
+        return Series("x", "#000", [(float(i), h / 2, 0.0, h) for i, h in enumerate(highs)])
+
+    assert share_top([s(0.03, 0.057)]) == 0.1
+    assert share_top([s(0.05)]) == 0.05
+    assert share_top([s(0.2), s(0.3)]) == 0.5
+    assert share_top([s(0.9)]) == share_top([]) == 1.0
