@@ -682,15 +682,12 @@ def train(
 def _count_progress(what: str) -> Callable[[int, int], None]:
     """``progress(done, total)`` for long loops: a line on stderr at every tenth of the total and
     at most every 30 s (the same on a terminal and in a log, where a bar would not draw)."""
-    import time
+    from proxmo_bench.progress_lines import PlainLineThrottle
 
-    state = {"tenth": 0, "last": time.monotonic()}
+    throttle = PlainLineThrottle(30.0)
 
     def report(done: int, total: int) -> None:
-        tenth = (10 * done) // max(total, 1)
-        now = time.monotonic()
-        if tenth > state["tenth"] or now - state["last"] >= 30 or done == total:
-            state["tenth"], state["last"] = tenth, now
+        if throttle.due(done, total):
             print(f"{what} {done}/{total}", file=sys.stderr, flush=True)
 
     return report

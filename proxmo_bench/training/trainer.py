@@ -35,6 +35,7 @@ import torch
 
 from proxmo_bench.atomic_files import write_atomic
 from proxmo_bench.estimators.diagnostics import credit_diagnostics
+from proxmo_bench.progress_lines import PlainLineThrottle
 from proxmo_bench.rollout import EnvBackend, make_backend, write_episodes
 from proxmo_bench.rollout.group import GroupSpec, RolloutBatch, StepRow, collect_groups
 from proxmo_bench.training.checkpoint import (
@@ -654,15 +655,14 @@ class _Progress:
         self._bar: Any = None
         self._task: Any = None
         self._plain = False
-        self._start = self._last = 0.0
+        self._throttle: PlainLineThrottle | None = None
 
     def __enter__(self) -> Callable[[dict[str, Any]], None]:
         import sys
-        import time
 
         if self.enabled and not sys.stderr.isatty():
             self._plain = True
-            self._start = self._last = time.monotonic()
+            self._throttle = PlainLineThrottle(self.PLAIN_EVERY_S)
             return self._advance
         if self.enabled:
             from rich.progress import (
@@ -699,16 +699,11 @@ class _Progress:
         import time
 
         self.done += 1
-        now = time.monotonic()
-        tenth = max(1, self.total // 10)
-        if (
-            self.done in (1, self.total)
-            or self.done % tenth == 0
-            or now - self._last >= self.PLAIN_EVERY_S
-        ):
-            self._last = now
+        assert self._throttle is not None
+        if self._throttle.due(self.done, self.total):
+            elapsed = time.monotonic() - self._throttle.start
             print(
-                f"train update {self.done}/{self.total} {status} ({now - self._start:.0f} s)",
+                f"train update {self.done}/{self.total} {status} ({elapsed:.0f} s)",
                 file=sys.stderr,
                 flush=True,
             )

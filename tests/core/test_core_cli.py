@@ -52,7 +52,8 @@ def test_count_progress_prints_a_line_per_tenth(capsys: pytest.CaptureFixture[st
     for done in range(1, 301):
         report(done, 300)
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == [f"replayed {30 * k}/300" for k in range(1, 11)]
+    # the first item (it started), then each tenth
+    assert lines == ["replayed 1/300", *(f"replayed {30 * k}/300" for k in range(1, 11))]
 
 
 def test_count_progress_ends_on_the_total_when_it_is_small(
