@@ -187,6 +187,24 @@ def _estimator_label(m: Manifest) -> str:
     return m.training.estimator.label if m.training else "-"
 
 
+def _series_style(m: Manifest) -> tuple[str | None, str, bool]:
+    """A trained entry's look on every chart: its estimator label (None untrained), the
+    estimator's fixed colour, and dashed for a compatibility variant (label != name)."""
+    est = m.training.estimator if m.training else None
+    label = est.label if est else None
+    return label, estimator_colour(label), est is not None and est.label != est.name
+
+
+def credit_rows(rows: Sequence[Entry]) -> list[tuple[Entry, list[str]]]:
+    """The rows that carry credit diagnostics, with their cells under :func:`credit_header`
+    (plain text, unescaped): the credit table of both pages."""
+    return [
+        (e, credit_cells(_estimator_label(e.manifest), e.manifest.agent.name, e.manifest))
+        for e in rows
+        if has_credit(e.manifest)
+    ]
+
+
 def table_rows(
     rows: Sequence[Entry], setting: EvaluationSetting | None = None
 ) -> tuple[list[str], list[list[str]]]:
@@ -291,14 +309,13 @@ def render_markdown(
         decision = decisions.get(setting.key)
         if decision is not None:
             lines += [*decision_markdown(decision), ""]
-        credited = [e for e in rows if has_credit(e.manifest)]
+        credited = credit_rows(rows)
         if credited:
             head = credit_header()
             lines += ["Credit diagnostics (training):", ""]
             lines.append("| " + " | ".join(_md(h) for h in head) + " |")
             lines.append("|" + "|".join("---" for _ in head) + "|")
-            for e in credited:
-                row = credit_cells(_estimator_label(e.manifest), e.manifest.agent.name, e.manifest)
+            for _, row in credited:
                 lines.append("| " + " | ".join(_md(c) for c in row) + " |")
             lines += ["", CREDIT_NOTE, ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -537,10 +554,8 @@ def render_html(suite: str, entries: Sequence[Entry], decisions: Decisions | Non
         if trained:
             by_update, by_steps = [], []
             for e in trained:
-                est = e.manifest.training.estimator if e.manifest.training else None
-                label = f"{est.label if est else '-'} {e.manifest.agent.name}".strip()
-                colour = estimator_colour(est.label if est else None)
-                dashed = est is not None and est.label != est.name
+                est_label, colour, dashed = _series_style(e.manifest)
+                label = f"{est_label or '-'} {e.manifest.agent.name}".strip()
                 band = curve_band(e.manifest)
                 by_update.append(
                     Series(
@@ -569,7 +584,7 @@ def render_html(suite: str, entries: Sequence[Entry], decisions: Decisions | Non
 def _credit_html(task: str, source: str, rows: Sequence[Entry]) -> list[str]:
     """A setting's credit diagnostics section (table and charts of the shares over updates) for
     the rows that carry them (:mod:`.credit_view`); ``[]`` when none does."""
-    credited = [e for e in rows if has_credit(e.manifest)]
+    credited = credit_rows(rows)
     if not credited:
         return []
     esc = html.escape
@@ -578,10 +593,9 @@ def _credit_html(task: str, source: str, rows: Sequence[Entry]) -> list[str]:
         + "".join(f"<th>{esc(h)}</th>" for h in credit_header())
         + "</tr></thead><tbody>"
     ]
-    for e in credited:
-        est = _estimator_label(e.manifest)
-        cells = credit_cells(est, e.manifest.agent.name, e.manifest)
-        swatch = f'<span class="sw" style="background:{estimator_colour(est)}"></span>'
+    for e, cells in credited:
+        colour = estimator_colour(_estimator_label(e.manifest))
+        swatch = f'<span class="sw" style="background:{colour}"></span>'
         parts.append(
             "<tr>"
             + "".join(
@@ -594,16 +608,15 @@ def _credit_html(task: str, source: str, rows: Sequence[Entry]) -> list[str]:
     parts.append('<figure class="charts">')
     for name in CHARTED:
         series = []
-        for e in credited:
-            info = e.manifest.training.estimator if e.manifest.training else None
-            label = info.label if info else "-"
+        for e, _ in credited:
+            est_label, colour, dashed = _series_style(e.manifest)
             band = credit_band(e.manifest, name)
             series.append(
                 Series(
-                    label,
-                    estimator_colour(label),
+                    est_label or "-",
+                    colour,
                     [(float(u), m, lo, hi) for u, m, lo, hi in band],
-                    info is not None and info.label != info.name,
+                    dashed,
                 )
             )
         parts.append(

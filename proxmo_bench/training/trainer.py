@@ -654,14 +654,13 @@ class _Progress:
         self.enabled, self.total, self.done = enabled, total, done
         self._bar: Any = None
         self._task: Any = None
-        self._plain = False
+        #: set off a terminal, where plain lines replace the bar
         self._throttle: PlainLineThrottle | None = None
 
     def __enter__(self) -> Callable[[dict[str, Any]], None]:
         import sys
 
         if self.enabled and not sys.stderr.isatty():
-            self._plain = True
             self._throttle = PlainLineThrottle(self.PLAIN_EVERY_S)
             return self._advance
         if self.enabled:
@@ -687,7 +686,7 @@ class _Progress:
         return self._advance
 
     def _advance(self, record: dict[str, Any]) -> None:
-        if self._bar is None and not self._plain:
+        if self._bar is None and self._throttle is None:
             return
         status = f"success {record.get('train/success_rate', 0):.2f} invalid {record.get('train/invalid_action_rate', 0):.2f}"
         if "eval/success_rate" in record:
@@ -699,7 +698,7 @@ class _Progress:
         import time
 
         self.done += 1
-        assert self._throttle is not None
+        assert self._throttle is not None  # no bar: plain lines
         if self._throttle.due(self.done, self.total):
             elapsed = time.monotonic() - self._throttle.start
             print(
